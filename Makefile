@@ -1,0 +1,42 @@
+# Two commands matter: `make run` starts the platform, `make test` runs the whole suite.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+# The interpreter named by .python-version (pyenv), else python3.13 on PATH.
+BASE_PYTHON := $(shell (pyenv which python || $$HOME/.pyenv/bin/pyenv which python || command -v python3.13) 2>/dev/null | head -n 1)
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test venv system-deps migrate bench clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	@test -x $(PY) || { test -n "$(BASE_PYTHON)" || { echo "Python 3.13 not found: install it (pyenv install 3.13.0)"; exit 1; }; $(BASE_PYTHON) -m venv $(VENV); }
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+venv: $(VENV)/.installed
+
+# Debian packages the tests and benchmarks drive (browser tests, the pngquant baseline).
+system-deps:
+	@if ! command -v chromium >/dev/null || ! command -v pngquant >/dev/null; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium pngquant >/dev/null; \
+		else echo "Install Debian's chromium and pngquant (sudo apt-get install chromium pngquant)"; exit 1; fi; \
+	fi
+
+.run/secret_key:
+	@mkdir -p .run && $(BASE_PYTHON) -c "import secrets; print(secrets.token_urlsafe(50))" > $@ && chmod 600 $@
+
+run: venv .run/secret_key
+	SECRET_KEY_FILE=.run/secret_key $(PY) manage.py migrate --noinput
+	SECRET_KEY_FILE=.run/secret_key $(PY) manage.py collectstatic --noinput -v 0
+	SECRET_KEY_FILE=.run/secret_key $(PY) manage.py serve --host $(HOST) --port $(PORT)
+
+test: venv system-deps
+	SECRET_KEY=insecure-test-key $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+bench: venv system-deps
+	SECRET_KEY=insecure-bench-key $(PY) bench/bench_engine.py
+
+clean:
+	rm -rf $(VENV) .run staticfiles

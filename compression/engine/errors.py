@@ -1,0 +1,17 @@
+"""Typed engine errors. Messages are written for the person who sent the image."""
+
+
+class EngineError(Exception):
+    """Base class of every error the engine raises on bad input."""
+
+
+class InvalidImage(EngineError):
+    """The bytes are not a decodable image, or the options do not fit this image."""
+
+
+class UnsupportedFormat(EngineError):
+    """A real file of a kind we do not decode (SVG, PDF, HEIC, ...)."""
+
+
+class ImageTooLarge(EngineError):
+    """The image has more pixels than the configured limit."""

@@ -1,0 +1,73 @@
+"""Shared fixtures: users alice and bob, their clients, corpus images and a private MEDIA_ROOT."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+# Playwright's sync API runs an event loop in the test thread; the ORM calls in browser tests
+# are still synchronous and safe there (test-only).
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CORPUS = Path(os.environ.get("IMAGE_CORPUS", REPO_ROOT.parent / "shared" / "images"))
+PASSWORD = "correct-horse-battery-staple-42"
+
+
+@pytest.fixture(scope="session")
+def corpus_dir() -> Path:
+    if not CORPUS.is_dir():
+        pytest.fail(f"image corpus not found at {CORPUS} (set IMAGE_CORPUS)")
+    return CORPUS
+
+
+@pytest.fixture
+def corpus_image(corpus_dir):
+    """corpus_image("photos/kodim23.png") -> Path, failing clearly when the file is missing."""
+
+    def get(relative: str) -> Path:
+        path = corpus_dir / relative
+        assert path.is_file(), f"missing corpus file {path}"
+        return path
+
+    return get
+
+
+@pytest.fixture(autouse=True)
+def _test_settings(settings, tmp_path):
+    """Fast hashing, plain static storage, private MEDIA_ROOT, tasks run immediately.
+
+    Tests that need the real worker switch TASKS themselves; tests against S3 set STORAGES.
+    """
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend", "QUEUES": ["default"]}}
+
+
+@pytest.fixture
+def alice(django_user_model):
+    return django_user_model.objects.create_user("alice", "alice@example.com", PASSWORD)
+
+
+@pytest.fixture
+def bob(django_user_model):
+    return django_user_model.objects.create_user("bob", "bob@example.com", PASSWORD)
+
+
+@pytest.fixture
+def alice_client(client, alice):
+    client.force_login(alice)
+    return client
+
+
+@pytest.fixture
+def bob_client(alice, bob):
+    from django.test import Client
+
+    other = Client()
+    other.force_login(bob)
+    return other
