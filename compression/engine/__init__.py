@@ -4,7 +4,7 @@ Public API (stable): quantize, Quantization, elbow, compress, CompressOptions, C
 CompressStats, CropBox, the errors, and the presets.
 """
 
-from .errors import EngineError, ImageTooLarge, InvalidImage, UnsupportedFormat
+from .errors import EngineError, ImageTooLarge, InvalidImage, InvalidOptions, UnsupportedFormat
 from .kmeans import Quantization, elbow, quantize
 from .options import (
     ENGINE_VERSION,
@@ -30,6 +30,7 @@ __all__ = [
     "EngineError",
     "ImageTooLarge",
     "InvalidImage",
+    "InvalidOptions",
     "PaletteEntry",
     "Quantization",
     "SearchAttempt",

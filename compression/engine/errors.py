@@ -15,3 +15,7 @@ class UnsupportedFormat(EngineError):
 
 class ImageTooLarge(EngineError):
     """The image has more pixels than the configured limit."""
+
+
+class InvalidOptions(EngineError, ValueError):
+    """An option is out of range or does not fit this image; the message names the value."""
