@@ -1,5 +1,6 @@
 """The options `compress` takes and the result it returns: the engine's contract with its callers."""
 
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
@@ -78,7 +79,7 @@ class CompressStats:
     file_ratio: float  # input bytes / output bytes
     bytes_saved: int  # may be negative: the output is larger
     bits_per_pixel: float  # of the output file
-    theoretical_ratio: float  # 24 bpp against log2(K) bpp plus the palette
+    theoretical_ratio: float  # 24 bpp against log2(K) bpp plus the palette; see metrics.theoretical_ratio
     psnr: float  # dB, inf when identical
     ssim: float
     inertia: float
@@ -101,16 +102,29 @@ class CompressStats:
     target_size_bytes: int | None = None
     target_met: bool | None = None
     attempts: list[SearchAttempt] = field(default_factory=list)
+    # Added with the pipeline (defaults keep older constructors valid):
+    input_mode: str = ""  # Pillow mode of the decoded input, e.g. "CMYK", "I;16", "P"
+    input_frames: int = 1  # frames in the input (animations: only the first is used)
+    has_alpha: bool = False  # the output palette carries alpha
+    color_space: str = "rgb"  # clustering space used
+    dither: float = 0.0  # Floyd-Steinberg strength used
+    png_bit_depth: int | None = None  # bits per index written (PNG without oxipng); None otherwise
+    scale_percent_applied: float | None = None  # set when the target-size search had to scale down
 
     def to_dict(self) -> dict:
-        """Plain JSON-serialisable data (inf PSNR becomes None)."""
+        """Plain JSON-serialisable data (an infinite PSNR or undefined SSIM becomes None)."""
         data = asdict(self)
-        if data["psnr"] == float("inf"):
-            data["psnr"] = None
+        _finite_or_none(data, ("psnr", "ssim"))
         for attempt in data["attempts"]:
-            if attempt["psnr"] == float("inf"):
-                attempt["psnr"] = None
+            _finite_or_none(attempt, ("psnr", "ssim"))
         return data
+
+
+def _finite_or_none(data: dict, keys: tuple[str, ...]) -> None:
+    for key in keys:
+        value = data.get(key)
+        if isinstance(value, float) and not math.isfinite(value):
+            data[key] = None
 
 
 @dataclass(frozen=True)

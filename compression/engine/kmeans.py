@@ -1,0 +1,862 @@
+"""Exact K-Means colour quantization: weighted Lloyd on the colour histogram.
+
+Every pixel counts. The image is reduced once to its distinct colours and how many pixels have
+each (`build_histogram`); weighted K-Means on those colours is exactly K-Means on all pixels,
+because a pixel's contribution to every centre and to the inertia depends only on its colour.
+The float work therefore scales with the number of distinct colours, not with the pixel count:
+per pixel we keep only a uint32 colour code (turned in place into an int32 histogram index) and
+the final uint8 palette index.
+
+Algorithm (modelled on scikit-learn's ``sklearn/cluster/_kmeans.py``):
+
+- Coarse to fine: the distinct colours are grouped into the occupied cells of a grid (up to
+  `LEVEL_MAX_POINTS` cells per level, count-weighted cell means). k-means++ seeding (greedy,
+  ``2 + log(k)`` local trials, weighted by pixel counts) and Lloyd run on the coarsest level,
+  `COARSE_INITS` times, and the start with the lowest inertia there is refined level by level and
+  finally by Lloyd on every distinct colour. The coarse levels only choose the starting centres; the
+  result is a fixed point (or tolerance stop) of Lloyd on all pixels.
+- Lloyd iterations with lazy Hamerly bounds (an upper bound to the assigned centre, a lower bound to
+  the second nearest, moved by how far the centres moved, and Hamerly's half-distance to the
+  nearest other centre). A point is looked at again only when its bounds may have crossed, which
+  after the first iterations is a small boundary layer; cluster sums are updated incrementally for
+  the colours that changed cluster.
+- Stop on strict convergence (no label changed), else when the total squared centre shift is at
+  most ``tol`` times the mean per-channel variance of the pixels (scikit-learn's ``_tolerance``),
+  else after ``max_iter`` updates. Every update is followed by an assignment, so the labels always
+  belong to the returned centres.
+- Centres are rounded to uint8, and every colour is then re-assigned to its nearest *rounded*
+  palette entry; `Quantization.inertia` is measured against that rounded palette. Entries that end
+  up unused (or duplicated by rounding) are dropped, so ``len(palette) <= n_colors``.
+
+Colour spaces: ``"rgb"`` clusters sRGB values (0-255); ``"oklab"`` clusters OKLab coordinates
+(see `colorspace`) and converts the centres back to sRGB (clipped). The inertia is always reported
+in sRGB 0-255 units so figures are comparable between colour spaces; `Quantization.history` is in
+the clustering space's own units.
+
+Alpha (H×W×4 input): every fully transparent pixel (alpha 0) maps to one palette entry
+(0, 0, 0, 0), index 0, which uses exactly one of the ``n_colors`` slots. The other pixels are
+clustered in premultiplied RGBA, ``(r·α, g·α, b·α, a)`` with ``α = a/255`` (for OKLab:
+``(L·α, a·α, b·α, α)``), so colour differences that transparency hides cost little and
+translucent edges keep their alpha. The inertia of an RGBA quantization is measured in the same
+premultiplied 0-255 units (transparent pixels contribute 0). An RGBA image whose alpha is all 255
+is accepted and gives an opaque k×4 palette; callers that want a k×3 palette pass RGB.
+
+Floating point: distinct colours are processed in float32 (sums in float64), so results are exact
+up to float32 rounding (near-ties may resolve either way).
+"""
+
+from dataclasses import dataclass
+from numbers import Integral, Real
+from typing import NamedTuple
+
+import numpy as np
+
+from .colorspace import _oklab_to_srgb, _srgb_to_oklab
+from .errors import InvalidOptions
+from .presets import COLOR_SPACES, MAX_COLORS, MIN_COLORS
+
+# Coarse-to-fine levels: k-means++ runs on the first, Lloyd on each, then on every colour.
+LEVEL_MAX_POINTS = (1 << 13, 1 << 16, 1 << 19)
+# k-means++ starts tried on the coarsest level; the one with the lowest inertia there is refined.
+COARSE_INITS = 4
+# Pixels per block when packing colour codes (bounds the temporaries to a few MB).
+_PIXEL_BLOCK = 1 << 17
+# Distance blocks hold at most this many multiply-adds: below OpenBLAS's threading threshold
+# (65536 x GEMM_MULTITHREAD_THRESHOLD 4), so each GEMM runs on one thread. Threaded GEMMs with an
+# inner dimension of 4 were up to 50x slower on the shared 2-core machine.
+_GEMM_SINGLE_THREAD_WORK = 1 << 18
+# Below this many pixels, np.unique beats the 2^24-entry lookup table for RGB.
+_RGB_TABLE_MIN_PIXELS = 1 << 17
+# sRGB-space channels of an RGBA colour are premultiplied by alpha / 255.
+_INV255 = 1.0 / 255.0
+
+
+@dataclass(frozen=True, eq=False)
+class ColorHistogram:
+    """The distinct colours of one image and how many pixels have each.
+
+    Build it once with `build_histogram` and pass it to `quantize_histogram` for every K tried.
+
+    Attributes
+    ----------
+    colors : ndarray of shape (n, C), uint8
+        Distinct colours, C = 3 (RGB) or 4 (RGBA), sorted by their packed code. For RGBA, every
+        fully transparent pixel is counted as the one colour (0, 0, 0, 0).
+    counts : ndarray of shape (n,), int64
+        Pixels per distinct colour; sums to H*W.
+    inverse : ndarray of shape (H, W), int32
+        Row of `colors` for each pixel.
+    features : ndarray of shape (n, d), float32
+        Clustering coordinates of `colors` (d = C); see the module docstring.
+    color_space : {"rgb", "oklab"}
+    transparent_index : int or None
+        Row of `colors` holding the transparent colour, or None when no pixel has alpha 0.
+    """
+
+    colors: np.ndarray
+    counts: np.ndarray
+    inverse: np.ndarray
+    features: np.ndarray
+    color_space: str
+    transparent_index: int | None
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.inverse.shape
+
+    @property
+    def n_pixels(self) -> int:
+        return self.inverse.size
+
+    @property
+    def n_unique_colors(self) -> int:
+        return len(self.colors)
+
+    @property
+    def n_channels(self) -> int:
+        return self.colors.shape[1]
+
+
+@dataclass(frozen=True, eq=False)
+class Quantization:
+    """The result of `quantize`: a palette and, for every pixel, its palette index.
+
+    Attributes
+    ----------
+    palette : ndarray of shape (k, C), uint8
+        k <= n_colors_requested; C = 3 for RGB input, 4 for RGBA input.
+    indices : ndarray of shape (H, W), uint8
+        Index of each pixel's colour in `palette`, always its nearest entry (in the clustering
+        colour space) after rounding. None only for results computed without indices.
+    counts : ndarray of shape (k,), int64
+        Pixels per palette entry; every entry is used at least once.
+    inertia : float
+        Mean over pixels of the squared distance between the pixel and its palette colour, summed
+        over channels, in sRGB 0-255 units (premultiplied for RGBA), whatever the colour space.
+    n_iter : int
+        Lloyd updates run on the full set of distinct colours (0 when the image had no more
+        colours than requested); the cheap coarse-level iterations that choose the start are not
+        counted.
+    converged : bool
+        True on strict or tolerance convergence, False when `max_iter` stopped it.
+    history : list of float
+        Inertia of the assignment before each full-level update (len == n_iter), in the
+        clustering space's units (0-255 for RGB, OKLab units for "oklab"), before rounding.
+    n_unique_colors : int
+        Distinct colours of the input (all fully transparent pixels count as one).
+    n_colors_requested : int
+    color_space : {"rgb", "oklab"}
+    lossless : bool
+        True when the palette is exactly the input's distinct colours (indices reproduce it).
+    transparent_index : int or None
+        Index of the fully transparent entry (0, 0, 0, 0), or None.
+    """
+
+    palette: np.ndarray
+    indices: np.ndarray | None
+    counts: np.ndarray
+    inertia: float
+    n_iter: int
+    converged: bool
+    history: list[float]
+    n_unique_colors: int
+    n_colors_requested: int
+    color_space: str
+    lossless: bool
+    transparent_index: int | None
+
+    @property
+    def n_colors(self) -> int:
+        """Palette entries actually used (len(palette))."""
+        return len(self.palette)
+
+
+class ElbowPoint(NamedTuple):
+    n_colors: int
+    inertia: float
+
+
+# ---------------------------------------------------------------------------------------------
+# Public API: validate once here; the private functions below assume clean input.
+# ---------------------------------------------------------------------------------------------
+
+
+def build_histogram(pixels: np.ndarray, *, color_space: str = "rgb") -> ColorHistogram:
+    """Count the distinct colours of an image, once, for any number of quantizations.
+
+    Parameters
+    ----------
+    pixels : ndarray of shape (H, W, 3) or (H, W, 4), uint8
+        sRGB(A) pixels.
+    color_space : {"rgb", "oklab"}
+        The space the colours will be clustered in.
+
+    Returns
+    -------
+    ColorHistogram
+
+    Raises
+    ------
+    InvalidOptions
+        On a wrong dtype, shape or colour space.
+    """
+    _check_pixels(pixels)
+    _check_color_space(color_space)
+    return _build_histogram(pixels, color_space)
+
+
+def quantize_histogram(
+    histogram: ColorHistogram,
+    n_colors: int,
+    *,
+    max_iter: int = 100,
+    tol: float = 1e-4,
+    seed: int | None = 0,
+) -> Quantization:
+    """Quantize the image behind `histogram` to at most `n_colors` colours.
+
+    Same parameters and result as `quantize`, minus the pixels and colour space, which the
+    histogram carries. Use it to try many K on one image without recounting colours.
+    """
+    if not isinstance(histogram, ColorHistogram):
+        raise InvalidOptions(f"histogram must be a ColorHistogram, got {type(histogram).__name__}")
+    _check_k_options(n_colors, max_iter, tol, seed)
+    return _quantize_histogram(histogram, int(n_colors), int(max_iter), float(tol), seed)
+
+
+def quantize(
+    pixels: np.ndarray,
+    n_colors: int,
+    *,
+    max_iter: int = 100,
+    tol: float = 1e-4,
+    seed: int | None = 0,
+    color_space: str = "rgb",
+) -> Quantization:
+    """Reduce an image to at most `n_colors` colours with exact, weighted K-Means.
+
+    Parameters
+    ----------
+    pixels : ndarray of shape (H, W, 3) or (H, W, 4), uint8
+        sRGB(A) pixels. For RGBA, fully transparent pixels share one transparent palette entry.
+    n_colors : int
+        Palette size K, 2 <= K <= 256. With transparent pixels, one of the K is the transparent
+        entry.
+    max_iter : int, default 100
+        Cap on Lloyd updates, >= 1.
+    tol : float, default 1e-4
+        Relative tolerance: stop when the total squared centre shift is at most ``tol`` times the
+        mean per-channel variance of the pixels (0 means only strict convergence stops).
+    seed : int or None, default 0
+        Seed of the k-means++ generator; the same seed gives the same result.
+    color_space : {"rgb", "oklab"}, default "rgb"
+        Euclidean distance in sRGB, or in OKLab (perceptual).
+
+    Returns
+    -------
+    Quantization
+        ``palette`` (k, C) uint8, ``indices`` (H, W) uint8 and the statistics.
+
+    Raises
+    ------
+    InvalidOptions
+        On a bad dtype, shape, K, iteration cap, tolerance, seed or colour space.
+    """
+    _check_pixels(pixels)
+    _check_color_space(color_space)
+    _check_k_options(n_colors, max_iter, tol, seed)
+    histogram = _build_histogram(pixels, color_space)
+    return _quantize_histogram(histogram, int(n_colors), int(max_iter), float(tol), seed)
+
+
+def elbow(
+    pixels: "np.ndarray | ColorHistogram",
+    ks,
+    *,
+    seed: int | None = 0,
+    color_space: str = "rgb",
+    max_iter: int = 100,
+    tol: float = 1e-4,
+) -> list[ElbowPoint]:
+    """Inertia for several K from one colour histogram, for charts and automatic K.
+
+    Parameters
+    ----------
+    pixels : ndarray of shape (H, W, 3|4), uint8, or ColorHistogram
+        The image, or its histogram (then `color_space` must match the histogram's).
+    ks : iterable of int
+        The K values, each 2..256; results keep this order.
+    seed, color_space, max_iter, tol
+        As in `quantize`.
+
+    Returns
+    -------
+    list of ElbowPoint
+        ``(n_colors, inertia)`` per K, inertia as in `Quantization.inertia`.
+    """
+    _check_color_space(color_space)
+    ks = list(ks) if not isinstance(ks, (str, bytes)) else ks
+    if not isinstance(ks, list) or not ks:
+        raise InvalidOptions(f"ks must be a non-empty list of K values, got {ks!r}")
+    for k in ks:
+        _check_k_options(k, max_iter, tol, seed)
+    if isinstance(pixels, ColorHistogram):
+        if pixels.color_space != color_space:
+            raise InvalidOptions(
+                f"color_space={color_space!r} does not match the histogram's {pixels.color_space!r}"
+            )
+        histogram = pixels
+    else:
+        _check_pixels(pixels)
+        histogram = _build_histogram(pixels, color_space)
+    return [
+        ElbowPoint(int(k), _quantize_histogram(histogram, int(k), int(max_iter), float(tol), seed, with_indices=False).inertia)
+        for k in ks
+    ]
+
+
+def _check_pixels(pixels) -> None:
+    if not isinstance(pixels, np.ndarray):
+        raise InvalidOptions(f"pixels must be a numpy array, got {type(pixels).__name__}")
+    if pixels.dtype != np.uint8:
+        raise InvalidOptions(f"pixels must have dtype uint8, got {pixels.dtype}")
+    if pixels.ndim != 3 or pixels.shape[2] not in (3, 4):
+        raise InvalidOptions(f"pixels must have shape (H, W, 3) or (H, W, 4), got {pixels.shape}")
+    if pixels.shape[0] == 0 or pixels.shape[1] == 0:
+        raise InvalidOptions(f"pixels must not be empty, got shape {pixels.shape}")
+
+
+def _check_color_space(color_space) -> None:
+    if color_space not in COLOR_SPACES:
+        raise InvalidOptions(f"color_space={color_space!r} must be one of {', '.join(COLOR_SPACES)}")
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, Integral) and not isinstance(value, bool)
+
+
+def _check_k_options(n_colors, max_iter, tol, seed) -> None:
+    if not _is_int(n_colors) or not MIN_COLORS <= n_colors <= MAX_COLORS:
+        raise InvalidOptions(f"n_colors={n_colors!r} must be between {MIN_COLORS} and {MAX_COLORS}")
+    if not _is_int(max_iter) or max_iter < 1:
+        raise InvalidOptions(f"max_iter={max_iter!r} must be an integer >= 1")
+    if isinstance(tol, bool) or not isinstance(tol, Real) or not np.isfinite(tol) or tol < 0:
+        raise InvalidOptions(f"tol={tol!r} must be a finite number >= 0")
+    if seed is not None and (not _is_int(seed) or seed < 0):
+        raise InvalidOptions(f"seed={seed!r} must be a non-negative integer or None")
+
+
+# ---------------------------------------------------------------------------------------------
+# Histogram
+# ---------------------------------------------------------------------------------------------
+
+
+def _pack_codes(pixels: np.ndarray) -> np.ndarray:
+    """(H, W, C) uint8 -> (H*W,) uint32 colour codes; alpha-0 pixels all get code 0."""
+    n_channels = pixels.shape[2]
+    flat = pixels.reshape(-1, n_channels)
+    codes = np.empty(flat.shape[0], dtype=np.uint32)
+    for start, stop in _blocks(flat.shape[0]):
+        block = flat[start:stop]
+        out = codes[start:stop]
+        out[:] = block[:, 0]
+        for channel in range(1, n_channels):
+            out <<= 8
+            out |= block[:, channel]
+        if n_channels == 4:
+            out[block[:, 3] == 0] = 0
+    return codes
+
+
+def _blocks(n: int, size: int = _PIXEL_BLOCK):
+    """(start, stop) of consecutive blocks covering range(n)."""
+    return ((start, min(start + size, n)) for start in range(0, n, size))
+
+
+def _unpack_codes(codes: np.ndarray, n_channels: int) -> np.ndarray:
+    """(n,) codes -> (n, C) uint8, the inverse of `_pack_codes`."""
+    shifts = np.arange(8 * (n_channels - 1), -1, -8, dtype=np.uint32)
+    return ((codes[:, None] >> shifts) & 0xFF).astype(np.uint8)
+
+
+def _build_histogram(pixels: np.ndarray, color_space: str) -> ColorHistogram:
+    """`build_histogram` without validation.
+
+    Per-pixel work runs block by block with intp indices (numpy's fast indexing path, and small
+    temporaries); the uint32 code array is turned in place into the int32 inverse index.
+    """
+    height, width, n_channels = pixels.shape
+    codes = _pack_codes(pixels)
+    inverse = codes.view(np.int32)
+    if n_channels == 3 and codes.size >= _RGB_TABLE_MIN_PIXELS:
+        # 24-bit codes: mark the colours present in a 2^24 table instead of sorting every pixel.
+        seen = np.zeros(1 << 24, dtype=np.bool_)
+        for start, stop in _blocks(codes.size):
+            seen[codes[start:stop].astype(np.intp)] = True
+        distinct = np.flatnonzero(seen).astype(np.uint32)
+        del seen
+        table = np.empty(1 << 24, dtype=np.int32)
+        table[distinct] = np.arange(distinct.size, dtype=np.int32)
+        for start, stop in _blocks(codes.size):
+            inverse[start:stop] = table[codes[start:stop].astype(np.intp)]
+        del table
+    else:
+        distinct = np.unique(codes)
+        for start, stop in _blocks(codes.size):
+            inverse[start:stop] = np.searchsorted(distinct, codes[start:stop])
+    counts = np.zeros(distinct.size, dtype=np.int64)
+    for start, stop in _blocks(codes.size, 1 << 22):
+        counts += np.bincount(inverse[start:stop].astype(np.intp), minlength=distinct.size)
+    colors = _unpack_codes(distinct, n_channels)
+    transparent_index = 0 if n_channels == 4 and colors[0, 3] == 0 else None
+    return ColorHistogram(
+        colors=colors,
+        counts=counts,
+        inverse=inverse.reshape(height, width),
+        features=_features(colors, color_space),
+        color_space=color_space,
+        transparent_index=transparent_index,
+    )
+
+
+def _labels_to_indices(labels8: np.ndarray, inverse: np.ndarray) -> np.ndarray:
+    """(n,) uint8 per distinct colour -> (H, W) uint8 per pixel, block by block."""
+    out = np.empty(inverse.size, dtype=np.uint8)
+    flat = inverse.reshape(-1)
+    for start, stop in _blocks(flat.size):
+        out[start:stop] = labels8[flat[start:stop].astype(np.intp)]
+    return out.reshape(inverse.shape)
+
+
+def _features(colors: np.ndarray, color_space: str) -> np.ndarray:
+    """(n, C) uint8 colours -> (n, C) float32 clustering coordinates (module docstring)."""
+    if color_space == "rgb":
+        out = colors.astype(np.float32)
+        if colors.shape[1] == 4:
+            out[:, :3] *= out[:, 3:] * np.float32(_INV255)
+        return out
+    lab = _srgb_to_oklab(colors[:, :3])
+    if colors.shape[1] == 3:
+        return lab.astype(np.float32)
+    alpha = colors[:, 3:] * _INV255
+    return np.hstack([lab * alpha, alpha]).astype(np.float32)
+
+
+def _srgb_units(colors: np.ndarray) -> np.ndarray:
+    """(n, C) uint8 -> float64 coordinates the inertia is measured in (premultiplied for RGBA)."""
+    out = colors.astype(np.float64)
+    if colors.shape[1] == 4:
+        out[:, :3] *= out[:, 3:] * _INV255
+    return out
+
+
+def _centers_to_palette(centers: np.ndarray, color_space: str, n_channels: int) -> np.ndarray:
+    """(k, C) clustering-space centres -> (k, C) uint8 sRGB(A), rounded and clipped."""
+    centers = centers.astype(np.float64)
+    if n_channels == 4:
+        alpha = np.clip(centers[:, 3:] if color_space == "oklab" else centers[:, 3:] * _INV255, 0.0, 1.0)
+        color = centers[:, :3] / np.maximum(alpha, 1e-12)
+    else:
+        alpha, color = None, centers
+    rgb = _oklab_to_srgb(color) if color_space == "oklab" else color
+    palette = np.empty((len(centers), n_channels), dtype=np.uint8)
+    palette[:, :3] = np.clip(np.rint(rgb), 0, 255)
+    if alpha is not None:
+        palette[:, 3] = np.rint(alpha[:, 0] * 255.0)
+        palette[palette[:, 3] == 0, :3] = 0
+    return palette
+
+
+# ---------------------------------------------------------------------------------------------
+# Quantization on a histogram
+# ---------------------------------------------------------------------------------------------
+
+
+def _quantize_histogram(
+    histogram: ColorHistogram,
+    n_colors: int,
+    max_iter: int,
+    tol: float,
+    seed: int | None,
+    *,
+    with_indices: bool = True,
+) -> Quantization:
+    """`quantize_histogram` without validation."""
+    colors, counts = histogram.colors, histogram.counts
+    n_channels = histogram.n_channels
+    t_index = histogram.transparent_index
+    # Rows that are clustered: everything but the transparent colour (row 0 when present).
+    first = 0 if t_index is None else 1
+    slots = n_colors - first
+    n_points = len(colors) - first
+
+    if n_points <= slots:
+        labels = np.arange(len(colors), dtype=np.int64)
+        palette = colors.copy()
+        lossless, n_iter, converged, history = True, 0, True, []
+    else:
+        points = histogram.features[first:]
+        weights = counts[first:].astype(np.float64)
+        rng = np.random.default_rng(seed)
+        centers, state, n_iter, converged, history = _kmeans(points, weights, slots, max_iter, tol, rng)
+        palette = _centers_to_palette(centers + state.mean, histogram.color_space, n_channels)
+        # Re-assign to the rounded palette: the indices must be the nearest entry of what we ship.
+        rounded = _features(palette, histogram.color_space).astype(np.float32) - state.mean
+        state.move(rounded)
+        used_rows = np.flatnonzero(np.bincount(state.labels, minlength=len(palette)))
+        # Drop entries that are unused or duplicated by rounding; a duplicate's colours go to its
+        # twin (same colour, same distance). Kept entries stay in their original order.
+        _, first_pos, group = np.unique(palette[used_rows], axis=0, return_index=True, return_inverse=True)
+        order = np.argsort(first_pos)
+        rank = np.empty_like(order)
+        rank[order] = np.arange(order.size)
+        new_label = np.zeros(len(palette), dtype=np.int64)
+        new_label[used_rows] = rank[group.ravel()]
+        palette = palette[used_rows[first_pos[order]]]
+        labels = np.empty(len(colors), dtype=np.int64)
+        if first:
+            # A translucent centre whose alpha rounds to 0 joins the one transparent entry.
+            visible = palette[:, 3] > 0
+            to_entry = np.where(visible, np.cumsum(visible), 0)
+            palette = np.vstack([np.zeros((1, 4), dtype=np.uint8), palette[visible]])
+            labels[first:] = to_entry[new_label[state.labels]]
+            labels[0] = 0
+        else:
+            labels[:] = new_label[state.labels]
+        lossless = False
+
+    labels8 = labels.astype(np.uint8)
+    entry_counts = np.bincount(labels8, weights=counts, minlength=len(palette)).astype(np.int64)
+    if lossless:
+        inertia = 0.0
+    else:
+        diff = _srgb_units(colors) - _srgb_units(palette)[labels]
+        inertia = float(np.einsum("ij,ij,i->", diff, diff, counts.astype(np.float64)) / histogram.n_pixels)
+    indices = _labels_to_indices(labels8, histogram.inverse) if with_indices else None
+    return Quantization(
+        palette=palette,
+        indices=indices,
+        counts=entry_counts,
+        inertia=inertia,
+        n_iter=n_iter,
+        converged=converged,
+        history=history,
+        n_unique_colors=len(colors),
+        n_colors_requested=n_colors,
+        color_space=histogram.color_space,
+        lossless=lossless,
+        transparent_index=0 if t_index is not None else None,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Weighted k-means++ and Lloyd with Hamerly bounds (validated float32 input, n_points > k)
+# ---------------------------------------------------------------------------------------------
+
+
+def _kmeans(points, weights, k, max_iter, tol, rng):
+    """Weighted K-Means on distinct colours. Assumes validated input with len(points) > k.
+
+    Returns (centers (k, d) float32 relative to state.mean, state, n_iter, converged, history);
+    `state` holds the labels of the returned centres and can move them (the rounded palette).
+    """
+    total = weights.sum()
+    mean = (weights @ points.astype(np.float64)) / total
+    x = (points - mean).astype(np.float32)
+    variance = (weights @ (x.astype(np.float64) ** 2)) / total
+    tol_abs = float(np.mean(variance)) * tol
+
+    # Coarse to fine: k-means++ and Lloyd on count-weighted means of colour cells (cheap), then
+    # Lloyd on every colour; the fine level then starts near its optimum, where the bounds prune well.
+    levels = _coarse_levels(x, weights, k)
+    # Several k-means++ starts on the coarsest level (cheap there); the best one is refined.
+    best = None
+    for _ in range(COARSE_INITS if len(levels[0][0]) < len(x) else 1):
+        state = _Hamerly(*levels[0])
+        start = _kmeans_plusplus(*levels[0], k, rng)
+        found, _, _, _ = _lloyd(state, start, max_iter, tol_abs)
+        score = state.inertia(found)
+        if best is None or score < best[0]:
+            best = (score, found)
+    centers = best[1]
+    for points_l, weights_l in levels[1:]:
+        centers, _, _, _ = _lloyd(_Hamerly(points_l, weights_l), centers, max_iter, tol_abs)
+    state = _Hamerly(x, weights)
+    state.mean = mean.astype(np.float32)
+    centers, n_iter, converged, history = _lloyd(state, centers, max_iter, tol_abs)
+    return centers, state, n_iter, converged, history
+
+
+def _lloyd(state, centers, max_iter, tol_abs):
+    """Lloyd iterations on `state` from `centers`; returns (centers, n_iter, converged, history)."""
+    state.assign_full(centers)
+    history: list[float] = []
+    converged = False
+    n_iter = 0
+    for n_iter in range(1, max_iter + 1):
+        history.append(state.inertia(centers))
+        new_centers, empty = state.means(centers)
+        if empty.size:
+            # As scikit-learn: an empty cluster restarts at the points farthest from their centre.
+            far = np.argpartition(state.upper, -empty.size)[-empty.size :]
+            new_centers[empty] = state.x[far]
+            centers = new_centers
+            state.assign_full(centers)
+            continue
+        shift_total = float(((new_centers.astype(np.float64) - centers) ** 2).sum())
+        changed = state.move(new_centers)
+        centers = new_centers
+        if changed == 0 or shift_total <= tol_abs:
+            converged = True
+            break
+    return centers, n_iter, converged, history
+
+
+def _coarse_levels(x, weights, k):
+    """[(points, weights), ...] from coarsest to finest, the full set excluded (unless alone).
+
+    Each level holds the count-weighted means of the occupied cells of a grid over the previous
+    (finer) level, the finest grid with at most `max_points` occupied cells.
+    """
+    levels = []
+    current = (x, weights)
+    for max_points in reversed(LEVEL_MAX_POINTS):
+        if len(current[0]) <= 2 * max_points:
+            continue
+        level = _cell_means(*current, max_points)
+        if level is None or len(level[0]) < 4 * k:
+            break
+        levels.insert(0, level)
+        current = level
+    return levels or [(x, weights)]
+
+
+def _cell_means(x, weights, max_points):
+    """Count-weighted means of the occupied grid cells (the finest grid with <= max_points)."""
+    lo = x.min(axis=0)
+    span = np.maximum(x.max(axis=0) - lo, 1e-12)
+    # At most 2^20 cells per grid so the bincounts stay small.
+    for bits in range(20 // x.shape[1], 1, -1):
+        cells = ((x - lo) / span * ((1 << bits) - 1e-3)).astype(np.int64)
+        key = np.zeros(len(x), dtype=np.int64)
+        for column in cells.T:
+            key = (key << bits) | column
+        cell_weight = np.bincount(key, weights=weights)
+        occupied = np.flatnonzero(cell_weight)
+        if occupied.size <= max_points:
+            sums = np.stack([np.bincount(key, weights=weights * column)[occupied] for column in x.T], axis=1)
+            w = cell_weight[occupied]
+            return (sums / w[:, None]).astype(np.float32), w
+    return None
+
+
+def _kmeans_plusplus(points, weights, k, rng):
+    """Greedy weighted k-means++ (scikit-learn's `_kmeans_plusplus`). Assumes >= k distinct points."""
+    n_local_trials = 2 + int(np.log(k))
+    centers = np.empty((k, points.shape[1]), dtype=np.float32)
+    p64 = points.astype(np.float64)
+    cumulative = np.cumsum(weights)
+    first = min(int(np.searchsorted(cumulative, rng.uniform() * cumulative[-1])), len(points) - 1)
+    centers[0] = points[first]
+    closest = _squared_distances(p64[first : first + 1], p64)[0]
+    potential = float(weights @ closest)
+    for c in range(1, k):
+        targets = rng.uniform(size=n_local_trials) * potential
+        candidates = np.searchsorted(np.cumsum(weights * closest), targets)
+        np.clip(candidates, None, len(points) - 1, out=candidates)
+        distance = _squared_distances(p64[candidates], p64)
+        np.minimum(closest, distance, out=distance)
+        potentials = distance @ weights
+        best = int(np.argmin(potentials))
+        closest = distance[best]
+        potential = float(potentials[best])
+        centers[c] = points[candidates[best]]
+    return centers
+
+
+def _squared_distances(a, b):
+    """(m, d), (n, d) -> (m, n) squared distances, one channel at a time (d is 3 or 4)."""
+    out = (b[None, :, 0] - a[:, 0, None]) ** 2
+    for j in range(1, a.shape[1]):
+        out += (b[None, :, j] - a[:, j, None]) ** 2
+    return out
+
+
+def _augment(x):
+    """(n, d) -> (n, d+1) float32 with a column of ones, so one GEMM gives -2 x.c + ||c||^2.
+
+    (OpenBLAS is also far faster with an inner dimension of 4 than of 3.)
+    """
+    out = np.ones((len(x), x.shape[1] + 1), dtype=np.float32)
+    out[:, :-1] = x
+    return out
+
+
+def _augment_centers(centers):
+    """(k, d) -> (d+1, k) float32 so that `_augment(x) @ result` is -2 x.c + ||c||^2."""
+    c = centers.astype(np.float32)
+    return np.vstack([-2.0 * c.T, (c * c).sum(axis=1)[None, :]]).astype(np.float32)
+
+
+def _nearest(xa, ca):
+    """Index of the nearest centre for each row of `_augment(x)`, single-threaded GEMM blocks."""
+    block = max(64, _GEMM_SINGLE_THREAD_WORK // ca.size)
+    if len(xa) <= block:
+        return (xa @ ca).argmin(axis=1)
+    return np.concatenate([(xa[a:b] @ ca).argmin(axis=1) for a, b in _blocks(len(xa), block)])
+
+
+def _nearest_two(xa, xsq, centers):
+    """Nearest centre (intp) and squared distances to the nearest two, block by block.
+
+    xa: (n, d+1) float32 from `_augment`; xsq: (n,) squared norms; centers: (k, d).
+    """
+    n = len(xa)
+    ca = _augment_centers(centers)
+    labels = np.empty(n, dtype=np.intp)
+    d1 = np.empty(n, dtype=np.float32)
+    d2 = np.empty(n, dtype=np.float32)
+    block = max(64, _GEMM_SINGLE_THREAD_WORK // ca.size)
+    for start, stop in _blocks(n, block):
+        dist = xa[start:stop] @ ca
+        best = dist.argmin(axis=1)
+        rows = np.arange(stop - start)
+        d1[start:stop] = dist[rows, best]
+        dist[rows, best] = np.inf
+        d2[start:stop] = dist.min(axis=1) if len(centers) > 1 else np.inf
+        labels[start:stop] = best
+    d1 += xsq
+    d2 += xsq
+    return labels, d1, d2
+
+
+class _Hamerly:
+    """Labels, lazy Hamerly bounds and per-cluster sums for weighted Lloyd. Assumes validated input.
+
+    x: (n, d) float32, centred; weights: (n,) float64. `mean` (set by the caller) is what was
+    subtracted from x.
+
+    Bounds are stored as of the last time each point was examined (u0 >= distance to its centre,
+    l0 <= distance to any other centre) together with snapshots of the cumulative centre shifts,
+    so the current bounds are u0 + (shift of its centre since) and l0 - (sum of largest shifts
+    since). The gap max(l, s[label]) - u (s: half the distance from the centre to its nearest
+    other centre) shrinks by at most twice the largest shift per iteration, so a point only needs
+    looking at once ``expiry = gap0 + 2*M0 <= 2*M`` (M: cumulative largest shift).
+    Each iteration costs one pass over `expiry` plus work on the few points that are due, instead
+    of several passes over every point.
+    """
+
+    def __init__(self, x, weights):
+        self.x = x
+        self.xa = _augment(x)
+        self.weights = weights
+        self.mean = None
+        self.xsq = np.einsum("ij,ij->i", x, x)
+        self.weighted_x = weights[:, None] * x.astype(np.float64)
+        self.weighted_sq = weights * self.xsq
+        # Slack for float32 rounding in ||x||^2 - 2 x.c + ||c||^2 (squared units).
+        self.slack = 8 * float(np.finfo(np.float32).eps) * (float(self.xsq.max()) + 1.0)
+        self.centers = None
+
+    def assign_full(self, centers):
+        self.centers = centers.astype(np.float32)
+        n, k = len(self.x), len(centers)
+        self.labels, _, d2 = _nearest_two(self.xa, self.xsq, self.centers)
+        self.u0 = self._exact_distance(np.arange(n), self.labels)
+        self.l0 = np.sqrt(np.maximum(d2 - self.slack, 0.0))
+        self.cum_shift = np.zeros(k)
+        self.cum_max = 0.0
+        self.s0 = np.zeros(n)
+        self.m0 = np.zeros(n)
+        self.expiry = self.l0.astype(np.float64) - self.u0
+        self.cluster_weight = np.bincount(self.labels, weights=self.weights, minlength=k)
+        self.cluster_sum = np.stack(
+            [np.bincount(self.labels, weights=column, minlength=k) for column in self.weighted_x.T], axis=1
+        )
+        self.cluster_sq = np.bincount(self.labels, weights=self.weighted_sq, minlength=k)
+
+    @property
+    def upper(self):
+        """Current upper bounds of every point (used to pick far points for empty clusters)."""
+        return self.u0 + (self.cum_shift[self.labels] - self.s0)
+
+    def _exact_distance(self, rows, labels):
+        diff = self.x[rows] - self.centers[labels]
+        return np.sqrt(np.einsum("ij,ij->i", diff, diff))
+
+    def inertia(self, centers):
+        """Weighted mean squared distance of the current labels to `centers`, from the sums."""
+        c = centers.astype(np.float64)
+        total = self.cluster_sq - 2 * (self.cluster_sum * c).sum(axis=1) + self.cluster_weight * (c * c).sum(axis=1)
+        return float(max(total.sum(), 0.0) / self.cluster_weight.sum())
+
+    def means(self, centers):
+        """(new centres float32, indices of empty clusters)."""
+        new = centers.astype(np.float64).copy()
+        filled = self.cluster_weight > 0
+        new[filled] = self.cluster_sum[filled] / self.cluster_weight[filled, None]
+        return new.astype(np.float32), np.flatnonzero(~filled)
+
+    def move(self, new_centers):
+        """Move the centres, re-examine only points whose bounds allow a change; return #changed."""
+        new_centers = new_centers.astype(np.float32)
+        shift = np.sqrt(((new_centers.astype(np.float64) - self.centers) ** 2).sum(axis=1))
+        self.centers = new_centers
+        k = len(new_centers)
+        self.cum_shift += shift
+        self.cum_max += float(shift.max())
+        due = np.flatnonzero(self.expiry <= 2.0 * self.cum_max)
+        if due.size == 0:
+            return 0
+        labels = self.labels[due]
+        upper = (self.u0[due] + (self.cum_shift[labels] - self.s0[due])).astype(np.float32)
+        lower = (self.l0[due] - (self.cum_max - self.m0[due])).astype(np.float32)
+        # Half the distance from each centre to its nearest other centre (Hamerly's s).
+        c64 = new_centers.astype(np.float64)
+        between = ((c64[:, None, :] - c64[None, :, :]) ** 2).sum(axis=2)
+        np.fill_diagonal(between, np.inf)
+        half_gap = (0.5 * np.sqrt(between.min(axis=1))).astype(np.float32)
+        bound = np.maximum(half_gap[labels], lower)
+        pos = np.flatnonzero(upper > bound)
+        n_moved = 0
+        if pos.size:
+            tight = self._exact_distance(due[pos], labels[pos])
+            upper[pos] = tight
+            pos = pos[tight > bound[pos]]
+        if pos.size:
+            rows = due[pos]
+            old_labels = labels[pos]
+            new_labels, _, d2 = _nearest_two(self.xa[rows], self.xsq[rows], new_centers)
+            new_lower = np.sqrt(np.maximum(d2 - self.slack, 0.0))
+            labels[pos] = new_labels
+            upper[pos] = self._exact_distance(rows, new_labels)
+            lower[pos] = new_lower
+            changed = new_labels != old_labels
+            moved = rows[changed]
+            n_moved = int(moved.size)
+            if n_moved:
+                self.labels[moved] = new_labels[changed]
+                self._transfer(moved, old_labels[changed], new_labels[changed], k)
+        # Refresh the snapshots of every point looked at.
+        self.u0[due] = upper
+        self.l0[due] = lower
+        self.s0[due] = self.cum_shift[labels]
+        self.m0[due] = self.cum_max
+        # Hamerly's test passes while max(s[label], lower) >= upper; s also shrinks by at most the
+        # largest shift per iteration, so the same expiry rule holds for the combined bound.
+        slack = np.maximum(half_gap[labels], lower).astype(np.float64) - upper
+        self.expiry[due] = slack + 2.0 * self.cum_max
+        return n_moved
+
+    def _transfer(self, rows, old, new, k):
+        """Incrementally move `rows` from clusters `old` to `new` in the per-cluster sums."""
+        for values, target in (
+            (self.weights[rows], self.cluster_weight),
+            (self.weighted_sq[rows], self.cluster_sq),
+        ):
+            target -= np.bincount(old, weights=values, minlength=k)
+            target += np.bincount(new, weights=values, minlength=k)
+        for j in range(self.x.shape[1]):
+            values = self.weighted_x[rows, j]
+            self.cluster_sum[:, j] -= np.bincount(old, weights=values, minlength=k)
+            self.cluster_sum[:, j] += np.bincount(new, weights=values, minlength=k)

@@ -1,0 +1,511 @@
+"""`compress`: decode → normalise → geometry → quantize → remap → encode → metrics.
+
+Options are validated once here (`validate_options`); the private steps below assume clean input.
+Memory: the pipeline keeps one uint8 copy of the pixels (H×W×3|4) plus the uint8 indices; the
+decoded Pillow image is released once it has become an array, the PNG encoder reads the indices in
+place, and the metrics build the quantized image strip by strip.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import BinaryIO
+
+import numpy as np
+from PIL import Image
+
+from . import codec, metrics, target_size
+from .dimensions import apply_geometry, check_crop_box
+from .errors import InvalidOptions
+from .kmeans import build_histogram, quantize, quantize_histogram
+from .options import CompressOptions, CompressResult, CompressStats, PaletteEntry, SearchAttempt
+from .presets import COLOR_SPACES, MAX_COLORS, MIN_COLORS, OUTPUT_FORMATS, RESIZE_MODE_KEYS
+from .quantize import remap
+
+ProgressCallback = Callable[[str, int], None]
+
+# Stages in order, with the overall percentage reached when each one finishes.
+STAGES: tuple[tuple[str, int], ...] = (
+    ("decode", 15),
+    ("geometry", 25),
+    ("quantize", 60),
+    ("remap", 70),
+    ("encode", 90),
+    ("metrics", 100),
+)
+STAGE_PERCENT = dict(STAGES)
+
+SEARCH_PROGRESS_ATTEMPTS = 12  # attempts a search is assumed to take, for progress percentages
+COUNT_BLOCK_PIXELS = 1 << 20  # pixels per block when counting palette indices
+MAX_DIMENSION = 20_000  # largest width or height accepted in options
+MAX_SCALE_PERCENT = 1000.0
+MAX_ITERATIONS = 10_000
+MAX_PSNR = 100.0  # dB; quantized output never reaches this, identical images are inf
+PNG_OPTIMIZE_LEVELS = range(0, 7)  # oxipng 0-6
+
+
+def _fail(message: str) -> None:
+    raise InvalidOptions(message)
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
+def validate_options(
+    options: CompressOptions,
+    *,
+    image_width: int | None = None,
+    image_height: int | None = None,
+) -> None:
+    """Check every option, raising InvalidOptions with the offending values.
+
+    Parameters
+    ----------
+    options : CompressOptions
+    image_width, image_height : int or None
+        The (orientation-corrected) size of the input when known: then the crop box must lie
+        inside it and the planned output must respect `options.max_pixels`.
+    """
+    o = options
+    if not _is_int(o.n_colors) or not MIN_COLORS <= o.n_colors <= MAX_COLORS:
+        _fail(f"n_colors={o.n_colors!r} must be an integer between {MIN_COLORS} and {MAX_COLORS}")
+    if o.color_space not in COLOR_SPACES:
+        _fail(f"color_space={o.color_space!r} must be one of {', '.join(COLOR_SPACES)}")
+    if not _is_int(o.max_iter) or not 1 <= o.max_iter <= MAX_ITERATIONS:
+        _fail(f"max_iter={o.max_iter!r} must be an integer between 1 and {MAX_ITERATIONS}")
+    if not _is_number(o.tol) or not 0 <= o.tol < 1 or math.isnan(o.tol):
+        _fail(f"tol={o.tol!r} must be a number >= 0 and < 1")
+    if not _is_int(o.seed):
+        _fail(f"seed={o.seed!r} must be an integer")
+    if not _is_number(o.dither) or not 0 <= o.dither <= 1:
+        _fail(f"dither={o.dither!r} must be between 0 and 1")
+    if o.crop_box is not None:
+        box = o.crop_box
+        values = (box.x, box.y, box.width, box.height)
+        if not all(_is_int(v) for v in values) or box.x < 0 or box.y < 0 or box.width < 1 or box.height < 1:
+            _fail(
+                f"crop box (x={box.x}, y={box.y}, width={box.width}, height={box.height}) must have "
+                "integer x, y >= 0 and width, height >= 1"
+            )
+    if o.scale_percent is not None and (
+        not _is_number(o.scale_percent) or not 0 < o.scale_percent <= MAX_SCALE_PERCENT
+    ):
+        _fail(f"scale_percent={o.scale_percent!r} must be above 0 and at most {MAX_SCALE_PERCENT:g}")
+    for name in ("width", "height"):
+        value = getattr(o, name)
+        if value is not None and (not _is_int(value) or not 1 <= value <= MAX_DIMENSION):
+            _fail(f"{name}={value!r} must be an integer between 1 and {MAX_DIMENSION}")
+    if o.resize_mode is not None:
+        if o.resize_mode not in RESIZE_MODE_KEYS:
+            _fail(f"resize_mode={o.resize_mode!r} must be one of {', '.join(RESIZE_MODE_KEYS)}")
+        if o.width is None or o.height is None:
+            _fail(f"resize_mode={o.resize_mode!r} needs both width and height (got width={o.width}, height={o.height})")
+    if o.background is not None and (
+        len(o.background) != 3 or not all(_is_int(c) and 0 <= c <= 255 for c in o.background)
+    ):
+        _fail(f"background={o.background!r} must be three integers 0-255 (r, g, b)")
+    targets = [
+        name for name in ("target_size_bytes", "target_psnr", "target_ssim") if getattr(o, name) is not None
+    ]
+    if len(targets) > 1:
+        _fail(f"only one target can be set at a time, got {', '.join(targets)}")
+    if o.target_size_bytes is not None and (
+        not _is_int(o.target_size_bytes) or o.target_size_bytes < target_size.MIN_TARGET_SIZE_BYTES
+    ):
+        _fail(f"target_size_bytes={o.target_size_bytes!r} must be an integer of at least {target_size.MIN_TARGET_SIZE_BYTES}")
+    if o.target_psnr is not None and (not _is_number(o.target_psnr) or not 0 < o.target_psnr <= MAX_PSNR):
+        _fail(f"target_psnr={o.target_psnr!r} must be above 0 and at most {MAX_PSNR:g} dB")
+    if o.target_ssim is not None and (not _is_number(o.target_ssim) or not 0 < o.target_ssim <= 1):
+        _fail(f"target_ssim={o.target_ssim!r} must be above 0 and at most 1")
+    if o.output_format not in OUTPUT_FORMATS:
+        _fail(f"output_format={o.output_format!r} must be one of {', '.join(OUTPUT_FORMATS)}")
+    if o.png_optimize_level is not None:
+        if not _is_int(o.png_optimize_level) or o.png_optimize_level not in PNG_OPTIMIZE_LEVELS:
+            _fail(f"png_optimize_level={o.png_optimize_level!r} must be an integer between 0 and 6")
+        if o.output_format != "png":
+            _fail(f"png_optimize_level applies only to PNG output, not output_format={o.output_format!r}")
+    if not _is_int(o.max_pixels) or o.max_pixels < 1:
+        _fail(f"max_pixels={o.max_pixels!r} must be a positive integer")
+
+    if image_width is not None and image_height is not None:
+        _validate_against_image(o, image_width, image_height)
+
+
+def _validate_against_image(o: CompressOptions, width: int, height: int) -> None:
+    if width * height > o.max_pixels:
+        _fail(f"the image is {width}x{height} = {width * height:,} pixels; the limit is {o.max_pixels:,}")
+    if o.crop_box is not None:
+        check_crop_box(o.crop_box, width, height)
+        width, height = o.crop_box.width, o.crop_box.height
+    if o.scale_percent is not None and (o.scale_percent <= 100 or o.allow_upscale):
+        width = max(1, round(width * o.scale_percent / 100))
+        height = max(1, round(height * o.scale_percent / 100))
+    if o.allow_upscale and o.width and o.height:
+        width, height = max(width, o.width), max(height, o.height)
+    elif o.allow_upscale and (o.width or o.height):
+        factor = o.width / width if o.width else o.height / height
+        width, height = round(width * factor), round(height * factor)
+    if width * height > o.max_pixels:
+        _fail(f"the output would be about {width}x{height} = {width * height:,} pixels; the limit is {o.max_pixels:,}")
+
+
+# --------------------------------------------------------------------------- one attempt
+
+
+@dataclass
+class _Attempt:
+    n_colors: int
+    scale_percent: float
+    pixels: np.ndarray  # the (possibly rescaled) pixels this attempt quantized
+    quantization: object
+    indices: np.ndarray
+    palette: np.ndarray
+    data: bytes | None = None
+    psnr: float | None = None
+    ssim: float | None = None
+
+
+class _Runner:
+    """Makes attempts (quantize → remap → encode) and accumulates per-stage times."""
+
+    def __init__(self, options: CompressOptions, timings: dict[str, float], exif: bytes | None = None):
+        self.options = options
+        self.timings = timings
+        self.exif = exif
+
+    def _timed(self, stage: str, func, *args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return func(*args, **kwargs)
+        finally:
+            self.timings[stage] += (time.perf_counter() - start) * 1000
+
+    def quantize(self, pixels: np.ndarray, n_colors: int, *, histogram=None, scale: float = 100.0) -> _Attempt:
+        """Quantize (from `histogram` when given); the indices are the nearest palette colours."""
+        o = self.options
+        if histogram is None:
+            q = self._timed(
+                "quantize", quantize, pixels, n_colors,
+                max_iter=o.max_iter, tol=o.tol, seed=o.seed, color_space=o.color_space,
+            )
+        else:
+            q = self._timed(
+                "quantize", quantize_histogram, histogram, n_colors, max_iter=o.max_iter, tol=o.tol, seed=o.seed
+            )
+        palette = np.ascontiguousarray(q.palette, dtype=np.uint8)
+        return _Attempt(n_colors, scale, pixels, q, q.indices, palette)
+
+    def remap(self, attempt: _Attempt) -> _Attempt:
+        """Remap only when needed: to dither, or when the quantization came without indices."""
+        o = self.options
+        indices = attempt.indices
+        if o.dither > 0 or indices is None or indices.shape != attempt.pixels.shape[:2]:
+            attempt.indices = self._timed(
+                "remap", remap, attempt.pixels, attempt.palette, dither=o.dither, color_space=o.color_space
+            )
+        return attempt
+
+    def attempt(self, pixels: np.ndarray, n_colors: int, *, histogram=None, scale: float = 100.0) -> _Attempt:
+        return self.remap(self.quantize(pixels, n_colors, histogram=histogram, scale=scale))
+
+    def encode(self, attempt: _Attempt) -> _Attempt:
+        o = self.options
+        attempt.data = self._timed(
+            "encode", codec.encode, attempt.indices, attempt.palette,
+            output_format=o.output_format, png_optimize_level=o.png_optimize_level,
+            strip_metadata=o.strip_metadata, exif=self.exif,
+        )
+        return attempt
+
+    def measure(self, attempt: _Attempt, *, want_ssim: bool) -> _Attempt:
+        attempt.psnr, attempt.ssim = self._timed(
+            "metrics", metrics.psnr_ssim, attempt.pixels, attempt.indices,
+            _effective_palette(attempt.palette, self.options.output_format), want_ssim=want_ssim,
+        )
+        return attempt
+
+
+def _effective_palette(palette: np.ndarray, output_format: str) -> np.ndarray:
+    """The palette as the output file shows it (GIF keeps 1-bit alpha only)."""
+    if output_format != "gif" or palette.shape[1] != 4:
+        return palette
+    shown = palette.copy()
+    transparent = shown[:, 3] < codec.GIF_ALPHA_THRESHOLD
+    shown[:, 3] = np.where(transparent, 0, 255)
+    return shown
+
+
+def _rescale(pixels: np.ndarray, percent: float) -> np.ndarray:
+    height, width = pixels.shape[:2]
+    size = (max(1, round(width * percent / 100)), max(1, round(height * percent / 100)))
+    return codec.to_array(Image.fromarray(pixels).resize(size, Image.Resampling.LANCZOS))
+
+
+def _search_attempt_record(attempt: _Attempt) -> SearchAttempt:
+    return SearchAttempt(
+        n_colors=attempt.n_colors,
+        scale_percent=attempt.scale_percent,
+        output_bytes=len(attempt.data) if attempt.data is not None else 0,
+        psnr=attempt.psnr,
+        ssim=attempt.ssim,
+    )
+
+
+def _search_size(
+    runner: _Runner, pixels: np.ndarray, options: CompressOptions, log: list, tick: Callable[[], None]
+) -> tuple[_Attempt, bool]:
+    """Largest K (then, at K=2, largest scale) that fits the byte budget; see target_size.
+
+    Only the attempts that can still be chosen are kept (best fit so far, smallest so far), so a
+    search on a large image holds at most three index arrays.
+    """
+    budget = options.target_size_bytes
+    kept: dict[str, tuple[float, _Attempt]] = {}  # "fit": (key, attempt), "smallest": (bytes, attempt)
+
+    def consider(attempt: _Attempt, key: float) -> int:
+        log.append(_search_attempt_record(attempt))
+        tick()
+        size = len(attempt.data)
+        if size <= budget and ("fit" not in kept or key > kept["fit"][0]):
+            kept["fit"] = (key, attempt)
+        if "smallest" not in kept or size < kept["smallest"][0]:
+            kept["smallest"] = (size, attempt)
+        return size
+
+    histogram = runner._timed("quantize", build_histogram, pixels, color_space=options.color_space)
+
+    def size_of(k: int):
+        return consider(runner.encode(runner.attempt(pixels, k, histogram=histogram)), k), None
+
+    k, _ = target_size.largest_k_within(options.n_colors, size_of, budget)
+    del histogram
+    if k is not None:
+        return kept["fit"][1], True
+
+    def size_at(percent: float):
+        scaled = runner._timed("geometry", _rescale, pixels, percent)
+        attempt = runner.attempt(scaled, target_size.MIN_SEARCH_COLORS, scale=percent)
+        return consider(runner.encode(attempt), percent), None
+
+    percent, _ = target_size.largest_scale_within(size_at, budget)
+    if percent is not None:
+        return kept["fit"][1], True
+    return kept["smallest"][1], False
+
+
+def _search_quality(
+    runner: _Runner, pixels: np.ndarray, options: CompressOptions, log: list, tick: Callable[[], None]
+) -> tuple[_Attempt, bool]:
+    """Smallest K whose PSNR (or SSIM) reaches the target; see target_size."""
+    use_ssim = options.target_ssim is not None
+    target = options.target_ssim if use_ssim else options.target_psnr
+    kept: dict[str, _Attempt] = {}
+    histogram = runner._timed("quantize", build_histogram, pixels, color_space=options.color_space)
+
+    def quality_of(k: int):
+        attempt = runner.measure(runner.attempt(pixels, k, histogram=histogram), want_ssim=use_ssim)
+        log.append(_search_attempt_record(attempt))
+        tick()
+        value = attempt.ssim if use_ssim else attempt.psnr
+        best = kept.get("best")
+        # The first attempt is K = n_colors: the answer when nothing reaches the target.
+        if best is None or (value >= target and k < best.n_colors):
+            kept["best"] = attempt
+        return value, None
+
+    k, _ = target_size.smallest_k_reaching(options.n_colors, quality_of, target)
+    return kept["best"], k is not None
+
+
+# --------------------------------------------------------------------------- compress
+
+
+def _index_counts(indices: np.ndarray, n_entries: int) -> np.ndarray:
+    """Pixels per palette index, in row blocks: np.bincount converts its input to int64 first."""
+    counts = np.zeros(max(n_entries, 256), dtype=np.int64)
+    rows = max(1, COUNT_BLOCK_PIXELS // indices.shape[1])
+    for top in range(0, indices.shape[0], rows):
+        counts += np.bincount(indices[top : top + rows].reshape(-1), minlength=256)
+    return counts[:n_entries]
+
+
+def _hex(color: np.ndarray) -> str:
+    return "#" + bytes(int(c) for c in color).hex()
+
+
+def compress(
+    source: bytes | BinaryIO,
+    options: CompressOptions,
+    *,
+    progress: ProgressCallback | None = None,
+) -> CompressResult:
+    """Compress an image into an indexed palette file.
+
+    Parameters
+    ----------
+    source : bytes or binary file object
+        The encoded input image (format detected from the bytes).
+    options : CompressOptions
+        Validated here with `validate_options`.
+    progress : callable or None
+        `progress(stage, percent)` after each stage finishes, stages in order "decode",
+        "geometry", "quantize", "remap", "encode", "metrics" with percent 15, 25, 60, 70, 90, 100.
+        Target searches also report "quantize" (percent 25-60) after every attempt. An exception
+        raised by the callback propagates (the platform cancels jobs this way).
+
+    Returns
+    -------
+    CompressResult
+        Output bytes, format, MIME type, final dimensions and complete `CompressStats`.
+
+    Raises
+    ------
+    InvalidOptions, InvalidImage, UnsupportedFormat, ImageTooLarge
+    """
+    validate_options(options)
+    o = options
+    timings = {stage: 0.0 for stage, _ in STAGES}
+    started = time.perf_counter()
+
+    def finish(stage: str) -> None:
+        if progress is not None:
+            progress(stage, STAGE_PERCENT[stage])
+
+    # decode + normalise
+    data = codec.read_source(source)
+    input_bytes = len(data)
+    decoded = codec.decode(data, max_pixels=o.max_pixels)
+    del data
+    image = codec.normalize_image(decoded)
+    warnings, normalise_operations = decoded.warnings, decoded.operations
+    input_format, input_mode, input_frames = decoded.format, decoded.mode, decoded.n_frames
+    exif = None if o.strip_metadata else codec.output_exif(decoded)
+    del decoded
+    original_width, original_height = image.size
+    timings["decode"] = (time.perf_counter() - started) * 1000
+    finish("decode")
+
+    # geometry
+    stage_start = time.perf_counter()
+    _validate_against_image(o, original_width, original_height)
+    image, geometry_operations = apply_geometry(
+        image,
+        crop_box=o.crop_box,
+        scale_percent=o.scale_percent,
+        resize_mode=o.resize_mode,
+        width=o.width,
+        height=o.height,
+        allow_upscale=o.allow_upscale,
+        background=o.background,
+    )
+    operations = normalise_operations + geometry_operations
+    if geometry_operations and image.mode == "RGBA" and image.getextrema()[3][0] == codec.FULLY_OPAQUE:
+        image = image.convert("RGB")  # e.g. a crop that kept only opaque pixels
+    pixels = codec.to_array(image)
+    del image
+    timings["geometry"] = (time.perf_counter() - stage_start) * 1000
+    finish("geometry")
+
+    runner = _Runner(o, timings, exif)
+
+    def search_tick() -> None:
+        # Searches report "quantize" after every attempt, so callers can cancel long searches.
+        if progress is not None:
+            done = min(len(search_log), SEARCH_PROGRESS_ATTEMPTS) / SEARCH_PROGRESS_ATTEMPTS
+            low, high = STAGE_PERCENT["geometry"], STAGE_PERCENT["quantize"]
+            progress("quantize", int(low + (high - low) * done))
+
+    search_log: list[SearchAttempt] = []
+    target_met: bool | None = None
+    if o.target_size_bytes is not None:
+        chosen, target_met = _search_size(runner, pixels, o, search_log, search_tick)
+    elif o.target_psnr is not None or o.target_ssim is not None:
+        chosen, target_met = _search_quality(runner, pixels, o, search_log, search_tick)
+    else:
+        chosen = runner.quantize(pixels, o.n_colors)
+    finish("quantize")
+    runner.remap(chosen)
+    finish("remap")
+    if chosen.data is None:
+        runner.encode(chosen)
+    finish("encode")
+    if chosen.psnr is None or chosen.ssim is None:
+        runner.measure(chosen, want_ssim=True)
+    finish("metrics")
+    timings["total"] = (time.perf_counter() - started) * 1000
+
+    if chosen.scale_percent != target_size.FULL_SCALE_PERCENT:
+        operations.append(
+            f"scaled to {chosen.scale_percent:g}% ({chosen.indices.shape[1]}x{chosen.indices.shape[0]}) "
+            "to meet the target size"
+        )
+    return _result(o, chosen, search_log, target_met, timings, operations, warnings, input_bytes,
+                   input_format, input_mode, input_frames, original_width, original_height)
+
+
+def _result(o, chosen, search_log, target_met, timings, operations, warnings, input_bytes,
+            input_format, input_mode, input_frames, original_width, original_height) -> CompressResult:
+    q = chosen.quantization
+    palette = chosen.palette
+    height, width = chosen.indices.shape
+    n_pixels = width * height
+    counts = _index_counts(chosen.indices, len(palette))
+    output_bytes = len(chosen.data)
+    has_alpha = palette.shape[1] == 4
+    stats = CompressStats(
+        input_bytes=input_bytes,
+        output_bytes=output_bytes,
+        file_ratio=metrics.file_ratio(input_bytes, output_bytes),
+        bytes_saved=metrics.bytes_saved(input_bytes, output_bytes),
+        bits_per_pixel=metrics.bits_per_pixel(output_bytes, width, height),
+        theoretical_ratio=metrics.theoretical_ratio(len(palette), width, height, has_alpha=has_alpha),
+        psnr=chosen.psnr,
+        ssim=chosen.ssim,
+        inertia=float(q.inertia),
+        n_iter=int(q.n_iter),
+        converged=bool(q.converged),
+        n_colors_requested=o.n_colors,
+        n_colors_used=len(palette),
+        unique_colors_before=int(q.n_unique_colors),
+        unique_colors_after=int(np.count_nonzero(counts)),
+        original_width=original_width,
+        original_height=original_height,
+        width=width,
+        height=height,
+        input_format=input_format,
+        palette=[PaletteEntry(color=_hex(c), share=float(n) / n_pixels) for c, n in zip(palette, counts)],
+        history=[float(v) for v in q.history],
+        timings_ms={k: round(v, 3) for k, v in timings.items()},
+        operations=operations,
+        warnings=warnings,
+        target_size_bytes=o.target_size_bytes,
+        target_met=target_met,
+        attempts=list(search_log),
+        input_mode=input_mode,
+        input_frames=input_frames,
+        has_alpha=has_alpha,
+        color_space=o.color_space,
+        dither=float(o.dither),
+        png_bit_depth=codec.png_bit_depth(len(palette))
+        if o.output_format == "png" and o.png_optimize_level is None
+        else None,
+        scale_percent_applied=None
+        if chosen.scale_percent == target_size.FULL_SCALE_PERCENT
+        else chosen.scale_percent,
+    )
+    return CompressResult(
+        data=chosen.data,
+        format=o.output_format,
+        mime_type=codec.MIME_TYPES[o.output_format],
+        width=width,
+        height=height,
+        stats=stats,
+    )
