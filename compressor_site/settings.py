@@ -69,6 +69,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_filters",
     "django_tasks_db",
     "compression",
     "api",
@@ -154,6 +156,8 @@ if S3_BUCKET:
             "access_key": env_secret("S3_ACCESS_KEY_ID") or None,
             "secret_key": env_secret("S3_SECRET_ACCESS_KEY") or None,
             "addressing_style": env.str("S3_ADDRESSING_STYLE", default="path"),
+            # Optional key prefix, to share a bucket between deployments (or test runs).
+            "location": env.str("S3_LOCATION", default="").strip("/"),
             "signature_version": "s3v4",
             "file_overwrite": False,
             "default_acl": None,
@@ -194,25 +198,67 @@ RETENTION_DAYS = env_int("RETENTION_DAYS", 30, minimum=1)
 JOB_MAX_ATTEMPTS = env_int("JOB_MAX_ATTEMPTS", 3, minimum=1)
 JOB_HEARTBEAT_SECONDS = env_int("JOB_HEARTBEAT_SECONDS", 10, minimum=1)
 JOB_STALE_SECONDS = env_int("JOB_STALE_SECONDS", 60, minimum=2)
+if JOB_STALE_SECONDS < 2 * JOB_HEARTBEAT_SECONDS:
+    # A live job beats every JOB_HEARTBEAT_SECONDS; one late beat must not make it look dead.
+    raise ImproperlyConfigured(
+        f"JOB_STALE_SECONDS={JOB_STALE_SECONDS} must be at least twice JOB_HEARTBEAT_SECONDS={JOB_HEARTBEAT_SECONDS}"
+    )
 # Let Django hold a little more than one upload in memory before spooling to disk.
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 REST_FRAMEWORK = {
+    # Token and Basic come first so an anonymous request gets 401 with a WWW-Authenticate header
+    # (DRF answers 403 when the first class has no authenticate_header, as Session has none).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "api.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.BasicAuthentication",
+        "rest_framework.authentication.SessionAuthentication",  # CSRF stays on
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "api.parsers.LimitedMultiPartParser",
+        "rest_framework.parsers.FormParser",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.UserThrottle", "api.throttling.AnonThrottle"],
+    # Per user (or per client IP when anonymous); "<n>/<second|minute|hour|day>".
+    "DEFAULT_THROTTLE_RATES": {
+        "user": env.str("API_THROTTLE_USER", default="600/minute"),
+        "anon": env.str("API_THROTTLE_ANON", default="60/minute"),
+        "compress": env.str("API_THROTTLE_COMPRESS", default="120/minute"),
+        "auth": env.str("API_THROTTLE_AUTH", default="10/minute"),
+    },
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.ApiPagination",
+    "PAGE_SIZE": env_int("API_PAGE_SIZE", 20, minimum=1),
+    "DEFAULT_FILTER_BACKENDS": [],
+    "EXCEPTION_HANDLER": "api.exception_handler.api_exception_handler",
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "api.negotiation.LenientContentNegotiation",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
+# Largest page a client may ask for with ?page_size=; how long ?wait=N may hold a request.
+API_MAX_PAGE_SIZE = env_int("API_MAX_PAGE_SIZE", 100, minimum=1)
+API_MAX_WAIT_SECONDS = env_int("API_MAX_WAIT_SECONDS", 60, minimum=0)
+# Most job ids one ZIP or one batch may name.
+API_MAX_BATCH = env_int("API_MAX_BATCH", 100, minimum=1)
+# /api/health fails (503) when the oldest queued job has waited longer than this; 0 = never.
+API_HEALTH_MAX_QUEUE_AGE = env_int("API_HEALTH_MAX_QUEUE_AGE", 0)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "K-Means Image Compressor API",
-    "DESCRIPTION": "Compress images by K-Means colour quantization.",
+    "DESCRIPTION": (
+        "Compress images by K-Means colour quantization. Authenticate with a session (CSRF on), "
+        "`Authorization: Token <key>` (POST /api/auth/token/) or HTTP Basic."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI from drf-spectacular-sidecar: no CDN, the docs work offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {},
 }
 
 # Production hardening, switched on by environment (docs/deploy.md).

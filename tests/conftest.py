@@ -71,3 +71,33 @@ def bob_client(alice, bob):
     other = Client()
     other.force_login(bob)
     return other
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
+    """On SQLite, put the test database in a file so a worker subprocess can open it.
+
+    pytest-django's default in-memory SQLite test database is invisible to other processes;
+    the worker tests (tests/compression/test_worker.py) run the real `manage.py worker`.
+    """
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        database.setdefault("TEST", {})["NAME"] = str(tmp_path_factory.mktemp("db") / "test.sqlite3")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_object_storage(settings):
+    """On S3 (CI runs the suite with S3_BUCKET set), give each test its own key prefix.
+
+    The local default gets a fresh MEDIA_ROOT per test; this is the same for the bucket, so
+    tests that list storage see only their own objects. Worker subprocesses get the prefix
+    through S3_LOCATION.
+    """
+    import uuid
+
+    default = settings.STORAGES["default"]
+    if "bucket_name" in default.get("OPTIONS", {}):
+        options = {**default["OPTIONS"], "location": f"test-{uuid.uuid4().hex[:12]}"}
+        settings.STORAGES = {**settings.STORAGES, "default": {**default, "OPTIONS": options}}
