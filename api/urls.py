@@ -1,1 +1,77 @@
-urlpatterns = []
+"""Routes of the API, mounted at /api/ (compressor_site/urls.py). Namespace "api".
+
+Classic paths (the original Flask compressor's) answer with and without a trailing slash; the
+slash variants are hidden from the schema so each operation is documented once.
+"""
+
+from django.http import HttpResponse
+from django.urls import path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from . import views
+
+app_name = "api"
+
+
+def _without_schema(view_class):
+    """The same view under a second path, left out of the OpenAPI schema."""
+    return type(f"{view_class.__name__}Alias", (view_class,), {"schema": None})
+
+
+class DocsView(SpectacularSwaggerView):
+    """Swagger UI. OPTIONS answers plainly (the HTML template renderer has nothing to show for it)."""
+
+    authentication_classes = []
+    permission_classes = []
+
+    def options(self, request, *args, **kwargs):
+        return HttpResponse(headers={"Allow": "GET, HEAD, OPTIONS"})
+
+
+def classic(route: str, view_class, name: str):
+    return [
+        path(route, view_class.as_view(), name=name),
+        path(f"{route}/", _without_schema(view_class).as_view(), name=f"{name}-slash"),
+    ]
+
+
+urlpatterns = [
+    # Auth and tokens
+    path("auth/token/", views.TokenObtainApi.as_view(), name="token-obtain"),
+    path("auth/tokens/", views.TokenListApi.as_view(), name="token-list"),
+    path("auth/tokens/<uuid:token_id>/", views.TokenDetailApi.as_view(), name="token-detail"),
+    path("usage/", views.UsageApi.as_view(), name="usage"),
+    # Uploads
+    path("uploads/", views.UploadListApi.as_view(), name="upload-list"),
+    path("uploads/<uuid:upload_id>/", views.UploadDetailApi.as_view(), name="upload-detail"),
+    path("uploads/<uuid:upload_id>/download/", views.UploadDownloadApi.as_view(), name="upload-download"),
+    # Jobs
+    path("jobs/", views.JobListApi.as_view(), name="job-list"),
+    path("jobs/batch/", views.JobBatchApi.as_view(), name="job-batch"),
+    path("jobs/zip/", views.JobZipApi.as_view(), name="job-zip"),
+    path("jobs/<uuid:job_id>/", views.JobDetailApi.as_view(), name="job-detail"),
+    path("jobs/<uuid:job_id>/cancel/", views.JobCancelApi.as_view(), name="job-cancel"),
+    path("jobs/<uuid:job_id>/rerun/", views.JobRerunApi.as_view(), name="job-rerun"),
+    path("jobs/<uuid:job_id>/download/", views.JobDownloadApi.as_view(), name="job-download"),
+    path("jobs/<uuid:job_id>/palette/", views.JobPaletteApi.as_view(), name="job-palette"),
+    re_path(
+        r"^jobs/(?P<job_id>[0-9a-fA-F-]{36})/palette\.(?P<format>json|css|gpl)$",
+        _without_schema(views.JobPaletteApi).as_view(),
+        name="job-palette-format",
+    ),
+    # Classic endpoints
+    *classic("health", views.HealthApi, "health"),
+    *classic("upload", views.ClassicUploadApi, "classic-upload"),
+    *classic("compress", views.ClassicCompressApi, "classic-compress"),
+    *classic("compress-advanced", views.ClassicCompressAdvancedApi, "classic-compress-advanced"),
+    *classic("compress-direct", views.ClassicCompressDirectApi, "classic-compress-direct"),
+    *classic("presets", views.ClassicPresetsApi, "classic-presets"),
+    *classic("resize-modes", views.ClassicResizeModesApi, "classic-resize-modes"),
+    *classic("dimension-presets", views.ClassicDimensionPresetsApi, "classic-dimension-presets"),
+    path("download/<uuid:job_id>", views.ClassicDownloadApi.as_view(), name="classic-download"),
+    path("download/<uuid:job_id>/", _without_schema(views.ClassicDownloadApi).as_view(), name="classic-download-slash"),
+    # Schema and docs (public; Swagger UI served from drf-spectacular-sidecar, no CDN. Redoc is left
+    # out: its template loads Google Fonts)
+    path("schema/", SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[]), name="schema"),
+    path("docs/", DocsView.as_view(url_name="api:schema"), name="docs"),
+]

@@ -1,0 +1,27 @@
+"""Named API tokens. The one model of the api app: tokens are an API concept (agreed with the lead).
+
+DRF's authtoken allows one token per user and stores the key in clear; a user here has several
+named tokens, and only the SHA-256 of each key is stored (the key is shown once, at creation).
+"""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class ApiToken(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    key_hash = models.CharField(max_length=64, unique=True)  # hex SHA-256 of the key
+    prefix = models.CharField(max_length=12)  # first characters of the key, to recognise it in a list
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "-created_at"], name="api_token_user_created")]
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
