@@ -1,0 +1,214 @@
+"""Dashboard forms. They validate what a person typed and hand plain data to the services."""
+
+from django import forms
+from django.contrib.auth import get_user_model, password_validation
+from django.core.exceptions import ValidationError
+
+from compression.engine.presets import (
+    COLOR_SPACES,
+    COMPRESSION_PRESETS,
+    DIMENSION_PRESETS,
+    MAX_COLORS,
+    MIN_COLORS,
+    OUTPUT_FORMATS,
+    RESIZE_MODES,
+)
+
+MAX_DIMENSION = 20_000
+COLOR_SPACE_LABELS = {"rgb": "RGB", "oklab": "Perceptual (OKLab)"}
+FORMAT_LABELS = {"png": "PNG", "webp": "WebP", "gif": "GIF"}
+TARGET_CHOICES = [("none", "None"), ("size", "File size"), ("quality", "Quality")]
+QUALITY_METRICS = [("psnr", "PSNR (dB)"), ("ssim", "SSIM (0–1)")]
+
+
+class SignupForm(forms.Form):
+    username = forms.CharField(
+        max_length=150,
+        help_text="Letters, digits and @/./+/-/_ only.",
+        widget=forms.TextInput(attrs={"autocomplete": "username", "autocapitalize": "none", "autofocus": True}),
+    )
+    email = forms.EmailField(widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    password1 = forms.CharField(
+        label="Password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=password_validation.password_validators_help_text_html(),
+    )
+    password2 = forms.CharField(
+        label="Password again",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean_username(self):
+        username = self.cleaned_data["username"]
+        user_model = get_user_model()
+        user_model.username_validator(username)
+        if user_model.objects.filter(username__iexact=username).exists():
+            raise ValidationError("That username is taken.")
+        return username
+
+    def clean(self):
+        cleaned = super().clean()
+        p1, p2 = cleaned.get("password1"), cleaned.get("password2")
+        if p1 and p2 and p1 != p2:
+            self.add_error("password2", "The two passwords differ.")
+        elif p1:
+            probe = get_user_model()(username=cleaned.get("username", ""), email=cleaned.get("email", ""))
+            try:
+                password_validation.validate_password(p1, probe)
+            except ValidationError as exc:
+                self.add_error("password1", exc)
+        return cleaned
+
+
+class JobOptionsForm(forms.Form):
+    """Every compression option the dashboard offers. `to_options()` gives `job_create`'s dict."""
+
+    preset = forms.ChoiceField(
+        required=False, choices=[("", "Custom")] + [(p.key, p.name) for p in COMPRESSION_PRESETS]
+    )
+    n_colors = forms.IntegerField(label="Colours (K)", min_value=MIN_COLORS, max_value=MAX_COLORS, initial=16)
+    color_space = forms.ChoiceField(
+        choices=[(c, COLOR_SPACE_LABELS.get(c, c)) for c in COLOR_SPACES], initial="rgb", required=False
+    )
+    dither = forms.IntegerField(label="Dithering (%)", min_value=0, max_value=100, initial=0, required=False)
+    output_format = forms.ChoiceField(
+        choices=[(f, FORMAT_LABELS.get(f, f)) for f in OUTPUT_FORMATS], initial="png", required=False
+    )
+    resize_mode = forms.ChoiceField(
+        required=False, choices=[("", "Keep size")] + [(m.key, m.name) for m in RESIZE_MODES]
+    )
+    dimension_preset = forms.ChoiceField(
+        required=False,
+        choices=[("", "Custom")] + [(p.key, f"{p.name} ({p.width}×{p.height})") for p in DIMENSION_PRESETS],
+    )
+    width = forms.IntegerField(required=False, min_value=1, max_value=MAX_DIMENSION)
+    height = forms.IntegerField(required=False, min_value=1, max_value=MAX_DIMENSION)
+    crop_x = forms.IntegerField(required=False, min_value=0)
+    crop_y = forms.IntegerField(required=False, min_value=0)
+    crop_width = forms.IntegerField(required=False, min_value=1)
+    crop_height = forms.IntegerField(required=False, min_value=1)
+    target = forms.ChoiceField(choices=TARGET_CHOICES, initial="none", required=False)
+    target_size_kb = forms.IntegerField(label="Target size (KB)", required=False, min_value=1, max_value=100_000)
+    quality_metric = forms.ChoiceField(choices=QUALITY_METRICS, initial="psnr", required=False)
+    target_quality = forms.FloatField(label="Target quality", required=False, min_value=0)
+
+    def clean(self):
+        cleaned = super().clean()
+        mode = cleaned.get("resize_mode") or ""
+        width, height = cleaned.get("width"), cleaned.get("height")
+        if mode and (width is None or height is None):
+            self.add_error("width", f"Resize mode “{mode}” needs both a width and a height.")
+        elif not mode and width is not None and height is not None:
+            self.add_error("resize_mode", "With both a width and a height, choose how to resize: fit, fill, stretch or crop.")
+
+        crop = [cleaned.get(k) for k in ("crop_x", "crop_y", "crop_width", "crop_height")]
+        if any(v is not None for v in crop) and (cleaned.get("crop_width") is None or cleaned.get("crop_height") is None):
+            self.add_error("crop_width", "A crop box needs a width and a height.")
+
+        target = cleaned.get("target") or "none"
+        if target == "size" and cleaned.get("target_size_kb") is None:
+            self.add_error("target_size_kb", "Enter the target size in KB, or choose no target.")
+        if target == "quality":
+            metric, value = cleaned.get("quality_metric") or "psnr", cleaned.get("target_quality")
+            if value is None:
+                self.add_error("target_quality", "Enter the target quality, or choose no target.")
+            elif metric == "ssim" and not 0 < value <= 1:
+                self.add_error("target_quality", "A target SSIM is between 0 and 1, e.g. 0.95.")
+            elif metric == "psnr" and not 10 <= value <= 80:
+                self.add_error("target_quality", "A target PSNR is between 10 and 80 dB, e.g. 35.")
+        return cleaned
+
+    def to_options(self) -> dict:
+        data = self.cleaned_data
+        target = data.get("target") or "none"
+        metric = data.get("quality_metric") or "psnr"
+        has_crop = data.get("crop_width") is not None and data.get("crop_height") is not None
+        options = {
+            "n_colors": data["n_colors"],
+            "color_space": data.get("color_space") or "rgb",
+            "dither": (data.get("dither") or 0) / 100,
+            "output_format": data.get("output_format") or "png",
+            "resize_mode": data.get("resize_mode") or "",
+            "width": data.get("width"),
+            "height": data.get("height"),
+            "crop_x": (data.get("crop_x") or 0) if has_crop else None,
+            "crop_y": (data.get("crop_y") or 0) if has_crop else None,
+            "crop_width": data.get("crop_width") if has_crop else None,
+            "crop_height": data.get("crop_height") if has_crop else None,
+            "target_size_bytes": data["target_size_kb"] * 1024 if target == "size" else None,
+            "target_psnr": data.get("target_quality") if target == "quality" and metric == "psnr" else None,
+            "target_ssim": data.get("target_quality") if target == "quality" and metric == "ssim" else None,
+        }
+        return options
+
+    def to_changes(self, posted_keys) -> dict:
+        """Only the options whose controls were submitted: a re-run keeps everything else."""
+        options = self.to_options()
+        return {key: value for key, value in options.items() if _OPTION_SOURCE[key] in posted_keys}
+
+    @classmethod
+    def initial_from_job(cls, job) -> dict:
+        """Pre-fill the form with a job's options (re-run with changes)."""
+        initial = {
+            "n_colors": job.n_colors,
+            "color_space": job.color_space,
+            "dither": round((job.dither or 0) * 100),
+            "output_format": job.output_format,
+            "resize_mode": job.resize_mode,
+            "width": job.width,
+            "height": job.height,
+            "crop_x": job.crop_x,
+            "crop_y": job.crop_y,
+            "crop_width": job.crop_width,
+            "crop_height": job.crop_height,
+            "target": "none",
+        }
+        if job.target_size_bytes:
+            initial.update(target="size", target_size_kb=max(1, job.target_size_bytes // 1024))
+        elif job.target_psnr is not None:
+            initial.update(target="quality", quality_metric="psnr", target_quality=job.target_psnr)
+        elif job.target_ssim is not None:
+            initial.update(target="quality", quality_metric="ssim", target_quality=job.target_ssim)
+        return initial
+
+
+# Which submitted control carries each option (the crop box and the target come as groups).
+_OPTION_SOURCE = {
+    "n_colors": "n_colors",
+    "color_space": "color_space",
+    "dither": "dither",
+    "output_format": "output_format",
+    "resize_mode": "resize_mode",
+    "width": "width",
+    "height": "height",
+    "crop_x": "crop_width",
+    "crop_y": "crop_width",
+    "crop_width": "crop_width",
+    "crop_height": "crop_width",
+    "target_size_bytes": "target",
+    "target_psnr": "target",
+    "target_ssim": "target",
+}
+
+
+class HistoryFilterForm(forms.Form):
+    STATUS_CHOICES = [
+        ("", "Any status"),
+        ("queued", "Queued"),
+        ("running", "Running"),
+        ("succeeded", "Succeeded"),
+        ("failed", "Failed"),
+        ("cancelled", "Cancelled"),
+    ]
+    status = forms.ChoiceField(choices=STATUS_CHOICES, required=False)
+    output_format = forms.ChoiceField(
+        label="Format", choices=[("", "Any format")] + [(f, FORMAT_LABELS.get(f, f)) for f in OUTPUT_FORMATS], required=False
+    )
+    date_from = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class TokenCreateForm(forms.Form):
+    name = forms.CharField(max_length=100, help_text="What will use it, e.g. “laptop script”.")

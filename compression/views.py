@@ -1,0 +1,507 @@
+"""The dashboard: thin views over the services and selectors (writes and reads live there).
+
+Cancel, re-run and delete are plain HTML forms that work without JavaScript; the dashboard's JS
+submits the same forms with `Accept: application/json` and gets JSON back (with the job's row
+re-rendered by the same template), so each action has one view. Uploads and the live status poll
+answer JSON only. The ZIP of several results and the palette exports are the REST API's.
+"""
+
+import datetime
+import logging
+import math
+import uuid
+from pathlib import PurePath
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login as auth_login
+from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, JsonResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from api import tokens as api_tokens
+from compression import selectors, services
+from compression.downloads import content_type_for, file_response
+from compression.engine.errors import EngineError
+from compression.engine.presets import COMPRESSION_PRESETS, DIMENSION_PRESETS, RESIZE_MODES
+from compression.errors import InvalidUpload, JobNotCancellable, JobNotFinished, QuotaExceeded
+from compression.forms import HistoryFilterForm, JobOptionsForm, SignupForm, TokenCreateForm
+from compression.models import JobStatus
+
+logger = logging.getLogger(__name__)
+
+ACTIVE_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING)
+DASHBOARD_JOBS = 20
+HISTORY_PAGE_SIZE = 20
+ELBOW_CACHE_SECONDS = 24 * 3600
+# The error-vs-K chart clusters a thumbnail: under a second for K up to 256 on this hardware.
+ELBOW_SAMPLE_SIDE = 96
+ELBOW_MAX_ITER = 30
+INVALID_UPLOAD_STATUS = {"invalid_image": 400, "unsupported_format": 415, "image_too_large": 413, "file_too_large": 413}
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers
+
+
+def _wants_json(request) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def _next_url(request, default: str) -> str:
+    candidate = request.POST.get("next") or request.GET.get("next")
+    if candidate and url_has_allowed_host_and_scheme(candidate, {request.get_host()}, request.is_secure()):
+        return candidate
+    return default
+
+
+def _error(request, message: str, *, status: int, redirect_to: str, fields=None):
+    """One error for both kinds of caller: JSON for the dashboard's JS, a message + redirect otherwise."""
+    if _wants_json(request):
+        body = {"error": message}
+        if fields:
+            body["fields"] = fields
+        return JsonResponse(body, status=status)
+    messages.error(request, message)
+    return redirect(redirect_to)
+
+
+def _job_row(request, job) -> str:
+    # Rows rendered for the JS come back to the dashboard when a form is posted without JS.
+    context = {"job": job, "back_url": reverse("dashboard")}
+    return render_to_string("compression/_job_row.html", context, request=request)
+
+
+def _job_json(request, job) -> dict:
+    return {
+        "id": str(job.id),
+        "status": job.status,
+        "progress": job.progress,
+        "finished": job.is_finished,
+        "url": reverse("job_detail", args=[job.id]),
+        "html": _job_row(request, job),
+    }
+
+
+def _download_name(job, suffix: str | None = None) -> str:
+    stem = PurePath(job.upload.original_name or "image").stem[:80] or "image"
+    return f"{stem}-k{job.n_colors}.{suffix or job.result_format or job.output_format}"
+
+
+# --------------------------------------------------------------------------------------------
+# Public pages and accounts
+
+
+@require_GET
+def landing(request):
+    return render(request, "compression/landing.html", {"presets": COMPRESSION_PRESETS})
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request):
+    if request.user.is_authenticated:
+        return redirect("dashboard")
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.user_create(
+                username=form.cleaned_data["username"],
+                email=form.cleaned_data["email"],
+                password=form.cleaned_data["password1"],
+            )
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error("password1" if field == "password" else (field if field in form.fields else None), errors)
+        else:
+            auth_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, f"Welcome, {user.username}! Drop an image below to compress it.")
+            return redirect("dashboard")
+    return render(request, "registration/signup.html", {"form": form})
+
+
+# --------------------------------------------------------------------------------------------
+# Dashboard: upload, options, live job list
+
+
+@login_required
+@require_GET
+def dashboard(request):
+    jobs = list(selectors.job_list_for_user(user=request.user)[:DASHBOARD_JOBS])
+    return render(
+        request,
+        "compression/dashboard.html",
+        {
+            "jobs": jobs,
+            "presets": COMPRESSION_PRESETS,
+            "dimension_presets": DIMENSION_PRESETS,
+            "resize_modes": RESIZE_MODES,
+            "max_upload_bytes": settings.MAX_UPLOAD_BYTES,
+            "max_image_pixels": settings.MAX_IMAGE_PIXELS,
+        },
+    )
+
+
+@login_required
+@require_POST
+def upload(request):
+    """One file plus the options -> an upload and a queued job. Always answers JSON."""
+    file = request.FILES.get("file")
+    if file is None:
+        return JsonResponse({"error": "Choose an image file to upload."}, status=400)
+    form = JobOptionsForm(request.POST)
+    if not form.is_valid():
+        fields = {k: [str(e) for e in v] for k, v in form.errors.items()}
+        first = next(iter(fields.values()))[0]
+        return JsonResponse({"error": f"Some options need fixing: {first}", "fields": fields}, status=400)
+    started = timezone.now()
+    try:
+        upload_obj = services.upload_create(owner=request.user, file=file, original_name=file.name)
+    except InvalidUpload as exc:
+        return JsonResponse({"error": str(exc)}, status=INVALID_UPLOAD_STATUS.get(exc.kind, 400))
+    except QuotaExceeded as exc:
+        return JsonResponse({"error": str(exc)}, status=403)
+    try:
+        job = services.job_create(owner=request.user, upload=upload_obj, options=form.to_options())
+    except (QuotaExceeded, EngineError) as exc:  # EngineError: InvalidOptions, e.g. a crop box outside this image
+        if upload_obj.created_at >= started and not upload_obj.jobs.exists():
+            services.upload_delete(upload=upload_obj)  # stored for this job only: don't keep it
+        status = (429 if exc.kind == "jobs_per_day" else 403) if isinstance(exc, QuotaExceeded) else 400
+        return JsonResponse({"error": str(exc)}, status=status)
+    job.refresh_from_db()  # the immediate task backend may have finished it already
+    return JsonResponse({"job": _job_json(request, job)}, status=201)
+
+
+@login_required
+@require_GET
+def jobs_status(request):
+    """Live state of the jobs the page shows: `?id=<uuid>&id=...` -> JSON with each row re-rendered."""
+    ids = []
+    for value in request.GET.getlist("id")[:100]:
+        try:
+            ids.append(uuid.UUID(value))
+        except ValueError:
+            continue
+    jobs = selectors.job_list_for_user(user=request.user).filter(id__in=ids)
+    return JsonResponse({"jobs": [_job_json(request, job) for job in jobs]})
+
+
+# --------------------------------------------------------------------------------------------
+# One job: result view, files, actions
+
+
+@login_required
+@require_GET
+def job_detail(request, job_id):
+    job = selectors.job_get_for_user(user=request.user, job_id=job_id)
+    stats = job.stats or {}
+    palette = sorted(stats.get("palette") or [], key=lambda entry: -entry.get("share", 0))
+    palette_bar = []
+    offset = 0.0
+    for entry in palette:
+        palette_bar.append({"color": entry["color"][:7], "x": offset * 100, "w": entry["share"] * 100})
+        offset += entry["share"]
+    context = {
+        "job": job,
+        "stats": stats,
+        "palette": palette,
+        "palette_bar": palette_bar,
+        "convergence": _line_chart(stats.get("history") or [], x_from=1, title="Inertia per iteration",
+                                   x_label="iteration", y_label="inertia"),
+        "not_worth_it": bool(job.output_bytes and job.input_bytes and job.output_bytes > job.input_bytes),
+        "rerun_form": JobOptionsForm(initial=JobOptionsForm.initial_from_job(job), auto_id="rerun_%s"),
+        "is_active": job.status in ACTIVE_STATUSES,
+        "before_rect": _before_rect(job, stats),
+    }
+    return render(request, "compression/job_detail.html", context)
+
+
+def _before_rect(job, stats) -> str:
+    """Where to draw the original so the region the result came from fills the comparison box.
+
+    "left top width height" in percent of the box. Follows the geometry the engine applies:
+    crop box first, then a "fill" (centre crop to the box's aspect) or "crop" (centre cut) resize;
+    plain scaling, "fit" and "stretch" keep the whole (cropped) region.
+    """
+    full_w = stats.get("original_width") or job.upload.width
+    full_h = stats.get("original_height") or job.upload.height
+    x, y, w, h = 0.0, 0.0, float(full_w), float(full_h)
+    if job.crop_width and job.crop_height:
+        x, y, w, h = float(job.crop_x or 0), float(job.crop_y or 0), float(job.crop_width), float(job.crop_height)
+    if job.resize_mode == "fill" and job.width and job.height:
+        aspect = job.width / job.height
+        if w / h > aspect:
+            x, w = x + (w - h * aspect) / 2, h * aspect
+        else:
+            y, h = y + (h - w / aspect) / 2, w / aspect
+    elif job.resize_mode == "crop" and job.width and job.height:
+        new_w, new_h = min(w, job.width), min(h, job.height)
+        x, y, w, h = x + (w - new_w) / 2, y + (h - new_h) / 2, new_w, new_h
+    values = (-x / w * 100, -y / h * 100, full_w / w * 100, full_h / h * 100)
+    return " ".join(f"{v + 0.0:.4f}" for v in values)  # + 0.0 turns -0.0 into 0.0
+
+
+@login_required
+@require_GET
+def job_elbow(request, job_id):
+    """Size vs K for the job's image, computed on demand on a small sample (the chart's data)."""
+    job = selectors.job_get_for_user(user=request.user, job_id=job_id)
+    ks = [2, 4, 8, 16, 32, 64, 128, 256]
+    # Keyed by upload and colour space: every job of the same image shares the curve.
+    key = f"elbow:{job.upload_id}:{job.color_space}"
+    points = cache.get(key)
+    if points is None:
+        try:
+            points = _elbow_points(job, ks)
+        except Exception:  # the chart is a nicety; the page must not fail with it
+            logger.exception("elbow curve failed for job %s", job.id)
+            return JsonResponse({"error": "The error-vs-K curve could not be computed for this image."}, status=422)
+        cache.set(key, points, ELBOW_CACHE_SECONDS)
+    return JsonResponse({"k_used": job.n_colors_used or job.n_colors, "points": points})
+
+
+def _elbow_points(job, ks) -> list[dict]:
+    import numpy as np
+    from PIL import Image
+
+    from compression import engine
+
+    with job.upload.file.open("rb") as handle:
+        image = Image.open(handle)
+        image.draft("RGB", (320, 320))  # JPEG: decode at reduced size
+        image = image.convert("RGB")
+    image.thumbnail((ELBOW_SAMPLE_SIDE, ELBOW_SAMPLE_SIDE))
+    points = engine.elbow(np.asarray(image, dtype=np.uint8), ks, color_space=job.color_space, max_iter=ELBOW_MAX_ITER)
+    return [{"k": int(p.n_colors), "inertia": float(p.inertia)} for p in points]
+
+
+@login_required
+@require_GET
+def job_image(request, job_id, kind):
+    """The original or the result, inline for <img>, after the ownership check."""
+    job = selectors.job_get_for_user(user=request.user, job_id=job_id)
+    if kind == "original":
+        field, fmt = job.upload.file, job.upload.format
+    elif kind == "result" and job.result:
+        field, fmt = job.result, job.result_format
+    else:
+        raise Http404("No such image.")
+    # Streamed, never redirected: the pictures stay same-origin, so a strict CSP (img-src 'self')
+    # holds on every storage backend.
+    return file_response(field, filename=_download_name(job, fmt), content_type=content_type_for(fmt),
+                         as_attachment=False, allow_redirect=False)
+
+
+@login_required
+@require_GET
+def job_download(request, job_id):
+    job = selectors.job_get_for_user(user=request.user, job_id=job_id)
+    if not job.result:
+        raise Http404("This job has no result.")
+    return file_response(job.result, filename=_download_name(job), content_type=content_type_for(job.result_format))
+
+
+@login_required
+@require_POST
+def job_cancel(request, job_id):
+    job = selectors.job_get_for_user(user=request.user, job_id=job_id)
+    back = _next_url(request, reverse("dashboard"))
+    try:
+        job = services.job_cancel(job=job)
+    except JobNotCancellable as exc:
+        return _error(request, str(exc), status=409, redirect_to=back)
+    if _wants_json(request):
+        return JsonResponse({"job": _job_json(request, job)})
+    messages.info(request, "Job cancelled." if job.status == JobStatus.CANCELLED else "Cancelling the job…")
+    return redirect(back)
+
+
+@login_required
+@require_POST
+def job_rerun(request, job_id):
+    job = selectors.job_get_for_user(user=request.user, job_id=job_id)
+    back = _next_url(request, reverse("job_detail", args=[job.id]))
+    form = JobOptionsForm(request.POST)
+    if not form.is_valid():
+        fields = {k: [str(e) for e in v] for k, v in form.errors.items()}
+        first = next(iter(fields.values()))[0]
+        return _error(request, f"Some options need fixing: {first}", status=400, redirect_to=back, fields=fields)
+    try:
+        new_job = services.job_rerun(job=job, changes=form.to_changes(request.POST.keys()))
+    except (JobNotFinished, QuotaExceeded, EngineError) as exc:
+        status = 429 if isinstance(exc, QuotaExceeded) else 409 if isinstance(exc, JobNotFinished) else 400
+        return _error(request, str(exc), status=status, redirect_to=back)
+    new_job.refresh_from_db()
+    if _wants_json(request):
+        return JsonResponse({"job": _job_json(request, new_job)}, status=201)
+    messages.success(request, "Re-run queued with your changes.")
+    return redirect("job_detail", job_id=new_job.id)
+
+
+@login_required
+@require_POST
+def job_delete(request, job_id):
+    job = selectors.job_get_for_user(user=request.user, job_id=job_id)
+    services.job_delete(job=job)
+    if _wants_json(request):
+        return JsonResponse({"deleted": str(job_id)})
+    messages.success(request, "Job deleted.")
+    return redirect(_next_url(request, reverse("history")))
+
+
+# --------------------------------------------------------------------------------------------
+# History: filters, pagination, ZIP and bulk delete, usage
+
+
+@login_required
+@require_GET
+def history(request):
+    form = HistoryFilterForm(request.GET or None)
+    filters = {}
+    if form.is_valid():
+        data = form.cleaned_data
+        filters = {
+            "status": data.get("status") or None,
+            "output_format": data.get("output_format") or None,
+            "created_after": _day_start(data.get("date_from")),
+            "created_before": _day_start(data.get("date_to"), plus_days=1),
+        }
+    jobs = selectors.job_list_for_user(user=request.user, **filters)
+    page = Paginator(jobs, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    usage = selectors.usage_for_user(user=request.user)
+    return render(
+        request,
+        "compression/history.html",
+        {
+            "form": form,
+            "page": page,
+            "query": query.urlencode(),
+            "usage": usage,
+            "storage_percent": _percent(usage["storage_bytes"], usage["storage_quota_bytes"]),
+            "jobs_percent": _percent(usage["jobs_today"], usage["jobs_per_day_quota"]),
+        },
+    )
+
+
+def _day_start(day, *, plus_days: int = 0):
+    if day is None:
+        return None
+    moment = datetime.datetime.combine(day + datetime.timedelta(days=plus_days), datetime.time.min)
+    return timezone.make_aware(moment)
+
+
+def _percent(used, quota):
+    return min(100, round(100 * used / quota)) if quota else None
+
+
+@login_required
+@require_POST
+def history_bulk(request):
+    """Delete the selected jobs. (Their ZIP comes from the API: the same form posts to api:job-zip.)"""
+    back = _next_url(request, reverse("history"))
+    ids = []
+    for value in request.POST.getlist("ids")[:HISTORY_PAGE_SIZE * 5]:
+        try:
+            ids.append(uuid.UUID(value))
+        except ValueError:
+            continue
+    jobs = list(selectors.job_list_for_user(user=request.user).filter(id__in=ids))
+    if not jobs:
+        return _error(request, "Select at least one job first.", status=400, redirect_to=back)
+    for job in jobs:
+        services.job_delete(job=job)
+    messages.success(request, f"Deleted {len(jobs)} job{'s' if len(jobs) != 1 else ''}.")
+    return redirect(back)
+
+
+# --------------------------------------------------------------------------------------------
+# API tokens
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def tokens(request):
+    form = TokenCreateForm(request.POST or None)
+    new_key = None
+    if request.method == "POST" and form.is_valid():
+        created = api_tokens.token_create(user=request.user, name=form.cleaned_data["name"])
+        new_key = created.key  # shown in this response only; only its hash is stored
+        form = TokenCreateForm()
+    response = render(
+        request,
+        "compression/tokens.html",
+        {"form": form, "tokens": api_tokens.token_list_for_user(user=request.user), "new_key": new_key},
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_POST
+def token_revoke(request, token_id):
+    token = api_tokens.token_get_for_user(user=request.user, token_id=token_id)
+    api_tokens.token_revoke(token=token)
+    messages.success(request, f"Token “{token.name}” revoked.")
+    return redirect("tokens")
+
+
+# --------------------------------------------------------------------------------------------
+# Inline SVG charts (drawn server-side, so they need no script and no inline style)
+
+
+def _line_chart(values, *, x_from: int = 1, title: str = "", x_label: str = "", y_label: str = "",
+                width: int = 560, height: int = 240) -> dict | None:
+    values = [float(v) for v in values if v is not None and math.isfinite(float(v))]
+    if not values:
+        return None
+    left, right, top, bottom = 64, 16, 28, 40
+    plot_w, plot_h = width - left - right, height - top - bottom
+    lo, hi = min(values), max(values)
+    if hi == lo:
+        hi = lo + 1
+    n = len(values)
+
+    def x(i):
+        return left + (plot_w * i / (n - 1) if n > 1 else plot_w / 2)
+
+    def y(v):
+        return top + plot_h * (1 - (v - lo) / (hi - lo))
+
+    points = [(round(x(i), 1), round(y(v), 1)) for i, v in enumerate(values)]
+    tick_step = (hi - lo) / 4
+    y_ticks = [{"y": round(y(lo + tick_step * t), 1), "label": _tick_label(lo + tick_step * t, tick_step)}
+               for t in range(5)]
+    step = max(1, math.ceil(n / 8))
+    x_ticks = [{"x": round(x(i), 1), "label": str(i + x_from)} for i in range(0, n, step)]
+    return {
+        "width": width, "height": height, "left": left, "top": top, "right": width - right, "bottom": height - bottom,
+        "path": "M" + " L".join(f"{px},{py}" for px, py in points),
+        "points": [{"x": px, "y": py} for px, py in points] if n <= 60 else [],
+        "y_ticks": y_ticks, "x_ticks": x_ticks, "title": title, "x_label": x_label, "y_label": y_label,
+        "mid_x": left + plot_w / 2, "first": _short_number(values[0]), "last": _short_number(values[-1]), "n": n,
+    }
+
+
+def _tick_label(value: float, step: float) -> str:
+    """Enough digits that neighbouring ticks differ (a converging inertia moves little)."""
+    if abs(value) >= 1e6 and step >= 1e4:
+        return _short_number(value)
+    digits = 0 if step >= 10 else 1 if step >= 1 else min(6, 1 - math.floor(math.log10(step)))
+    return f"{value:,.{digits}f}"
+
+
+def _short_number(value: float) -> str:
+    magnitude = abs(value)
+    for limit, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if magnitude >= limit:
+            return f"{value / limit:.1f}{suffix}"
+    return f"{value:.3g}"
