@@ -4,19 +4,35 @@ engine InvalidOptions -> 400, ImageTooLarge -> 413, UnsupportedFormat and Invali
 cannot decode) -> 415;
 domain QuotaExceeded -> 429 (jobs per day) or 403 (storage full), UploadTooLarge -> 413,
 JobNotCancellable / JobNotFinished -> 409; Django ValidationError -> 400, RequestDataTooBig -> 413,
-other SuspiciousOperation (too many fields/files, bad multipart) -> 400.
+other SuspiciousOperation (too many fields/files, bad multipart) -> 400;
+the database unreachable (OperationalError/InterfaceError, e.g. PostgreSQL restarting) -> 503 with
+Retry-After (the dashboard's equivalent is compression/middleware.py).
 Classic endpoints (views with `classic_errors = True`) answer {"success": false, "error": "..."}.
 """
 
+import logging
+
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from compression import errors as domain_errors
 from compression.engine import errors as engine_errors
+from compression.middleware import DATABASE_UNAVAILABLE_MESSAGE, RETRY_AFTER_SECONDS
 
 from .exceptions import Conflict, PayloadTooLarge, QuotaExceededError, StorageQuotaExceeded, UnsupportedImage
+
+logger = logging.getLogger(__name__)
+
+
+class DatabaseUnavailable(exceptions.APIException):
+    """The database cannot be reached right now (restart, failover): temporary, so 503 + Retry-After."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = DATABASE_UNAVAILABLE_MESSAGE
+    default_code = "database_unavailable"
 
 
 def _message(exc: BaseException, default: str) -> str:
@@ -71,6 +87,9 @@ def to_api_exception(exc: BaseException) -> BaseException:
         return PayloadTooLarge("The request body is too large.")
     if isinstance(exc, SuspiciousOperation):
         return exceptions.ParseError(_message(exc, "The request could not be parsed."))
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        logger.warning("database unavailable: %s: %s", type(exc).__name__, " ".join(str(exc).split())[:200])
+        return DatabaseUnavailable()
     return exc
 
 
@@ -94,6 +113,8 @@ def api_exception_handler(exc, context):
     response = drf_exception_handler(exc, context)
     if response is None:
         return None  # DRF re-raises: a 500 (logged by Django), which is a bug by our conventions
+    if isinstance(exc, DatabaseUnavailable):
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     view = context.get("view")
     if getattr(view, "classic_errors", False):
         data = {"success": False, "error": _first_message(response.data)}
