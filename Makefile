@@ -7,7 +7,7 @@ BASE_PYTHON := $(shell (pyenv which python || $$HOME/.pyenv/bin/pyenv which pyth
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test venv system-deps migrate bench clean
+.PHONY: run test venv system-deps bench hardening clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@test -x $(PY) || { test -n "$(BASE_PYTHON)" || { echo "Python 3.13 not found: install it (pyenv install 3.13.0)"; exit 1; }; $(BASE_PYTHON) -m venv $(VENV); }
@@ -37,6 +37,12 @@ test: venv system-deps
 
 bench: venv system-deps
 	SECRET_KEY=insecure-bench-key $(PY) bench/bench_engine.py
+
+# The slow hardening checks (issue 6), bounded in count and time: a load run against gunicorn and
+# workers on loopback, then PostgreSQL restarted under live web and workers (needs PostgreSQL).
+hardening: venv
+	SECRET_KEY=insecure-bench-key $(PY) bench/load.py --users 20 --images 10 --direct 1 --phase3-direct 2 --duration-limit 600
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test} SECRET_KEY=insecure-bench-key $(PY) bench/faults.py --timeout 240
 
 clean:
 	rm -rf $(VENV) .run staticfiles

@@ -1,19 +1,44 @@
 """Filtering and ordering of the job history (django-filter), on top of the owner-scoped selector."""
 
+import datetime
+
 import django_filters
+from django import forms
+from django_filters.fields import IsoDateTimeField
 from rest_framework.filters import OrderingFilter
 
 from compression.models import CompressionJob, JobStatus, OutputFormat
+
+
+class UtcIsoDateTimeField(IsoDateTimeField):
+    """An ISO 8601 date-time, converted to UTC before it reaches the database.
+
+    PostgreSQL refuses offsets beyond ±15:59 that Python accepts (up to ±23:59), and a date near
+    year 1 or 9999 may not survive the shift: both are the client's mistake, so they are a 400.
+    """
+
+    def to_python(self, value):
+        parsed = super().to_python(value)
+        if parsed is None or parsed.tzinfo is None:
+            return parsed
+        try:
+            return parsed.astimezone(datetime.UTC)
+        except OverflowError:
+            raise forms.ValidationError("The date-time is out of range once converted to UTC.", code="invalid")
+
+
+class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcIsoDateTimeField
 
 
 class JobFilter(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(
         choices=JobStatus.choices, help_text="Repeat for several: ?status=queued&status=running."
     )
-    created_after = django_filters.IsoDateTimeFilter(
+    created_after = UtcIsoDateTimeFilter(
         field_name="created_at", lookup_expr="gte", help_text="ISO 8601 date-time, inclusive."
     )
-    created_before = django_filters.IsoDateTimeFilter(
+    created_before = UtcIsoDateTimeFilter(
         field_name="created_at", lookup_expr="lt", help_text="ISO 8601 date-time, exclusive."
     )
     created_date = django_filters.DateFromToRangeFilter(

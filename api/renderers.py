@@ -1,6 +1,8 @@
 """Renderers for the non-JSON answers: palette exports and the compressed file itself."""
 
-from rest_framework.renderers import BaseRenderer
+from django.conf import settings
+from django.utils.csp import CSP
+from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer
 
 from .palettes import palette_css, palette_gpl
 
@@ -32,3 +34,21 @@ class ImageFileRenderer(BaseRenderer):
 
     def render(self, data, accepted_media_type=None, renderer_context=None):  # pragma: no cover
         raise AssertionError("views answer files directly; errors are rendered as JSON")
+
+
+def inline_style_csp() -> dict:
+    """The site's policy (SECURE_CSP) with inline styles allowed, for the two third-party HTML pages
+    that use them: DRF's browsable API (style="" attributes, a <style> for code) and the Swagger UI
+    page. Scripts stay 'self' only."""
+    return {**settings.SECURE_CSP, "style-src": [CSP.SELF, CSP.UNSAFE_INLINE]}
+
+
+class CspBrowsableAPIRenderer(BrowsableAPIRenderer):
+    """DRF's browsable API, answered with inline_style_csp() (ContentSecurityPolicyMiddleware reads
+    the response's `_csp_config`)."""
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        response = (renderer_context or {}).get("response")
+        if response is not None:
+            response._csp_config = inline_style_csp()
+        return super().render(data, accepted_media_type, renderer_context)

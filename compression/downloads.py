@@ -1,18 +1,26 @@
-"""Serving stored files to their owner: as an attachment, or a short-lived presigned redirect.
+"""Serving stored files to their (already checked) owner, and the names they are served under.
 
-Callers check ownership first (through a selector) and pass the FieldFile. Whether to redirect is
-a property of the URL the storage gives, not of which storage is configured: an absolute URL
-(scheme and host, e.g. a presigned S3 URL) is a redirect; a local path is streamed by Django.
+Every download streams through Django, on every storage backend: the response always carries
+Content-Disposition, the content type of the *detected* format and `X-Content-Type-Options:
+nosniff`. (Presigned redirects to an object store were dropped: the store cannot add nosniff, and
+one code path is one set of guaranteed headers.) The file is read in chunks from the storage's
+file object; S3 objects spool to a temporary file past `max_memory_size` (settings), never whole
+into memory.
 """
 
 import mimetypes
-from urllib.parse import urlsplit
+from pathlib import PurePath
 
-from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.core.exceptions import SuspiciousFileOperation
+from django.http import FileResponse, Http404
+from django.utils.text import get_valid_filename
+
+from compression.storage_names import extension_for
 
 MIME_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "jpg": "image/jpeg", "gif": "image/gif",
               "webp": "image/webp", "bmp": "image/bmp", "tiff": "image/tiff", "tif": "image/tiff",
               "avif": "image/avif"}
+STEM_MAX_CHARS = 80
 
 
 def content_type_for(fmt_or_name: str) -> str:
@@ -20,52 +28,41 @@ def content_type_for(fmt_or_name: str) -> str:
     return MIME_TYPES.get(key) or mimetypes.guess_type(fmt_or_name)[0] or "application/octet-stream"
 
 
-def file_response(field_file, *, filename: str, content_type: str | None = None, as_attachment: bool = True,
-                  allow_redirect: bool = True):
-    """A response delivering `field_file` to its (already checked) owner.
+def download_filename(original_name: str | None, fmt: str, *, suffix: str = "") -> str:
+    """`<stem of the client's name><suffix>.<extension of the detected format>`.
 
-    Streams through Django with Content-Disposition (attachment by default), the content type and
-    `X-Content-Type-Options: nosniff`; or, when the storage hands out absolute URLs and
-    `allow_redirect`, a 302 to the presigned URL (asking the store for the same headers).
+    The client's extension is dropped: a PNG uploaded as "evil.html" downloads as "evil.png".
+    The stem is reduced to safe characters; "image" when nothing is left.
+    """
+    stem = PurePath((original_name or "").replace("\\", "/")).stem[:STEM_MAX_CHARS]
+    try:
+        stem = get_valid_filename(stem)
+    except SuspiciousFileOperation:  # "", "." or ".."
+        stem = ""
+    return f"{stem or 'image'}{suffix}.{extension_for(fmt)}"
+
+
+def job_download_filename(job, *, with_id: bool = False) -> str:
+    """The result of a job: `<stem>-k<K>[-<id prefix>].<result format>`."""
+    suffix = f"-k{job.n_colors}" + (f"-{str(job.id)[:8]}" if with_id else "")
+    return download_filename(job.upload.original_name, job.result_format or job.output_format, suffix=suffix)
+
+
+def file_response(field_file, *, filename: str, content_type: str | None = None, as_attachment: bool = True):
+    """A streamed response delivering `field_file`.
+
+    Content-Disposition (attachment by default, inline for previews), the content type,
+    `X-Content-Type-Options: nosniff` and `Cache-Control: private, no-store`. 404 when the file is
+    no longer stored.
     """
     if not field_file:
         raise Http404("No file.")
     content_type = content_type or content_type_for(field_file.name)
-    if allow_redirect:
-        url = _signed_url(field_file, filename=filename, content_type=content_type, as_attachment=as_attachment)
-        if url and urlsplit(url).scheme in ("http", "https"):
-            if not field_file.storage.exists(field_file.name):
-                raise Http404("The file is no longer stored.")
-            response = HttpResponseRedirect(url)
-            response["Cache-Control"] = "private, no-store"
-            return response
     try:
-        handle = field_file.storage.open(field_file.name, "rb")
+        handle = field_file.storage.open(field_file.name, "rb")  # S3 checks the object exists here
     except FileNotFoundError:
         raise Http404("The file is no longer stored.")
     response = FileResponse(handle, as_attachment=as_attachment, filename=filename, content_type=content_type)
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
     return response
-
-
-def _signed_url(field_file, *, filename: str, content_type: str, as_attachment: bool) -> str | None:
-    disposition = "attachment" if as_attachment else "inline"
-    parameters = {
-        "ResponseContentDisposition": f'{disposition}; filename="{_ascii(filename)}"',
-        "ResponseContentType": content_type,
-    }
-    storage = field_file.storage
-    try:
-        # Object stores (django-storages) accept response headers for the signed URL.
-        return storage.url(field_file.name, parameters=parameters)
-    except TypeError:
-        pass
-    try:
-        return storage.url(field_file.name)
-    except Exception:
-        return None
-
-
-def _ascii(name: str) -> str:
-    return "".join(ch if 32 <= ord(ch) < 127 and ch not in '"\\' else "_" for ch in name) or "download"

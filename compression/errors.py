@@ -1,6 +1,7 @@
 """Domain errors of the platform core. Messages are written for the person who sees them.
 
-The API maps them once (api/exception_handler.py); the dashboard shows `str(exc)`.
+The API maps them once (api/exception_handler.py); the dashboard upload answers the same status
+codes (compression/views.py INVALID_UPLOAD_STATUS) with `str(exc)` as the message.
 Engine errors raised while inspecting an upload are wrapped in `InvalidUpload` (the engine error
 stays available as `__cause__`); engine `InvalidOptions` (a ValueError) passes through as is.
 """
@@ -21,9 +22,9 @@ class QuotaExceeded(CompressionError):
 class InvalidUpload(CompressionError):
     """The uploaded file cannot be accepted.
 
-    `kind` tells the API which status to use:
+    `kind` tells the API and the dashboard which status to use:
     "invalid_image" and "unsupported_format" (415: a file we cannot decode), "image_too_large" (413, too many pixels),
-    "file_too_large" (413, too many bytes; raised as the `UploadTooLarge` subclass).
+    "file_too_large" (413, too many bytes; raised as the `UploadTooLarge` subclass). Bad options are 400.
     """
 
     def __init__(self, message: str, *, kind: str = "invalid_image"):

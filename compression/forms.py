@@ -1,8 +1,10 @@
 """Dashboard forms. They validate what a person typed and hand plain data to the services."""
 
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import get_user_model, password_validation
-from django.core.exceptions import ValidationError
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 
 from compression.engine.presets import (
     COLOR_SPACES,
@@ -212,3 +214,37 @@ class HistoryFilterForm(forms.Form):
 
 class TokenCreateForm(forms.Form):
     name = forms.CharField(max_length=100, help_text="What will use it, e.g. “laptop script”.")
+
+
+class LoginLockoutMixin:
+    """An AuthenticationForm that says so (error code "locked") while login_guard locks the login out.
+
+    Checked before the password (no password check while locked) and again after a failure, so
+    the attempt that reaches the limit already answers "too many".
+    """
+
+    def clean(self):
+        from compression import login_guard
+
+        username = self.cleaned_data.get("username")
+        remaining = login_guard.lockout_remaining(username=username, request=self.request)
+        if remaining:
+            raise ValidationError(login_guard.locked_message(remaining), code="locked")
+        try:
+            return super().clean()
+        except ValidationError:
+            remaining = login_guard.lockout_remaining(username=username, request=self.request)
+            if remaining:
+                raise ValidationError(login_guard.locked_message(remaining), code="locked")
+            raise
+
+    def is_locked(self) -> bool:
+        return self.has_error(NON_FIELD_ERRORS, "locked")
+
+
+class LoginForm(LoginLockoutMixin, AuthenticationForm):
+    """The dashboard's login form."""
+
+
+class AdminLoginForm(LoginLockoutMixin, AdminAuthenticationForm):
+    """The admin's login form (admin.site.login_form)."""

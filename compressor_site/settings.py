@@ -9,6 +9,7 @@ from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -48,6 +49,8 @@ def env_bool(name: str, default: bool) -> bool:
 
 
 DEBUG = env_bool("DEBUG", False)
+# Behind a TLS-terminating proxy that sets X-Forwarded-Proto and appends to X-Forwarded-For.
+BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY", False)
 
 SECRET_KEY = env_secret("SECRET_KEY")
 if not SECRET_KEY:
@@ -81,10 +84,14 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before CSRF, which reads the body: Content-Length limit, JSON errors for the dashboard upload.
+    "compression.request_limits.RequestBodyLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "compression.middleware.DatabaseUnavailableMiddleware",  # DB outage -> 503, not 500
 ]
 
 ROOT_URLCONF = "compressor_site.urls"
@@ -137,6 +144,13 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# Password guessing: after LOGIN_MAX_FAILURES failed logins for one username or from one client
+# IP within LOGIN_LOCKOUT_SECONDS, every login (dashboard, admin, API) is refused until the window
+# ends (compression/login_guard.py; counters in the shared cache).
+AUTHENTICATION_BACKENDS = ["compression.login_guard.RateLimitedModelBackend"]
+LOGIN_MAX_FAILURES = env_int("LOGIN_MAX_FAILURES", 10, minimum=1)
+LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 900, minimum=1)
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "landing"
@@ -170,8 +184,11 @@ if S3_BUCKET:
             "file_overwrite": False,
             "default_acl": None,
             "querystring_auth": True,
-            # Downloads redirect to presigned URLs that live this long.
+            # Presigned URLs (not used for downloads, which stream through Django) live this long.
             "querystring_expire": env_int("S3_PRESIGNED_URL_SECONDS", 300, minimum=1),
+            # A file read from the store spools to a temporary file past this size, so a
+            # streamed download never holds a whole large object in memory.
+            "max_memory_size": 5 * 1024 * 1024,
         },
     }
 else:
@@ -220,10 +237,12 @@ REST_FRAMEWORK = {
     # (DRF answers 403 when the first class has no authenticate_header, as Session has none).
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "api.authentication.ApiTokenAuthentication",
-        "rest_framework.authentication.BasicAuthentication",
+        "api.authentication.RateLimitedBasicAuthentication",  # locks out password guessing
         "rest_framework.authentication.SessionAuthentication",  # CSRF stays on
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # The browsable API's HTML allows inline styles (DRF's templates use them); scripts stay strict.
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer", "api.renderers.CspBrowsableAPIRenderer"],
     "DEFAULT_PARSER_CLASSES": [
         "rest_framework.parsers.JSONParser",
         "api.parsers.LimitedMultiPartParser",
@@ -244,6 +263,9 @@ REST_FRAMEWORK = {
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "api.negotiation.LenientContentNegotiation",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # The client IP of anonymous throttles: REMOTE_ADDR, or behind our proxy the last hop of
+    # X-Forwarded-For (the one the proxy appended). Never a client-chosen header value.
+    "NUM_PROXIES": 1 if BEHIND_TLS_PROXY else 0,
 }
 # Largest page a client may ask for with ?page_size=; how long ?wait=N may hold a request.
 API_MAX_PAGE_SIZE = env_int("API_MAX_PAGE_SIZE", 100, minimum=1)
@@ -270,7 +292,7 @@ SPECTACULAR_SETTINGS = {
 }
 
 # Production hardening, switched on by environment (docs/deploy.md).
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY", False) else None
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_TLS_PROXY else None
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
@@ -279,6 +301,21 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (Django's ContentSecurityPolicyMiddleware) on every page: nothing inline,
+# nothing from other origins. blob: and data: images are the dashboard's local previews. The
+# Swagger UI (/api/docs/) and DRF's browsable API allow inline styles on their own HTML only
+# (api/renderers.py inline_style_csp); scripts stay 'self' everywhere.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "blob:", "data:"],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
 
 LOGGING = {
     "version": 1,

@@ -5,6 +5,7 @@ import time
 
 import pytest
 import schemathesis
+from schemathesis import GenerationMode
 from django.core.management import call_command
 from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hypothesis_settings
@@ -52,12 +53,17 @@ def test_browsable_api_renders_upload_forms(alice_client):
 # --- schemathesis: every operation, generated valid and invalid input, as alice --------------
 
 FUZZ_EXAMPLES = 10  # per operation: ~40 operations, about 20-40 s on a 2-core machine
-FUZZ_BUDGET_SECONDS = 120  # hard bound for the whole run
+FUZZ_BUDGET_SECONDS = 55  # hard bound per generation mode: both runs together stay under 120 s
 STATUS_SEEN: list = []  # (method, path, status) of the last run, for debugging
 
 
 @pytest.mark.slow
-def test_fuzz_finds_no_server_error(settings, alice, small_photo_bytes):
+@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=["positive", "negative"])
+def test_fuzz_finds_no_server_error(settings, alice, small_photo_bytes, mode):
+    """POSITIVE: inputs the schema allows; NEGATIVE: inputs it forbids (wrong types, missing
+    required fields, out-of-range values), which must be 4xx, never 5xx."""
+    from hypothesis.errors import Unsatisfiable
+
     from compressor_site.wsgi import application
 
     # Throttles and ?wait must not dominate a fuzz run; everything else is as configured.
@@ -71,7 +77,8 @@ def test_fuzz_finds_no_server_error(settings, alice, small_photo_bytes):
     real_ids = {"job_id": str(job.id), "upload_id": str(upload.id), "token_id": str(token.token.id)}
     schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application)
     deadline = time.monotonic() + FUZZ_BUDGET_SECONDS
-    failures, operations = [], 0
+    failures, operations, calls_made = [], 0, 0
+    STATUS_SEEN.clear()
 
     for result in schema.get_all_operations():
         operation = result.ok()
@@ -79,7 +86,7 @@ def test_fuzz_finds_no_server_error(settings, alice, small_photo_bytes):
             break
         operations += 1
 
-        @given(case=operation.as_strategy())
+        @given(case=operation.as_strategy(generation_mode=mode))
         @hypothesis_settings(
             max_examples=FUZZ_EXAMPLES, deadline=None, phases=[Phase.explicit, Phase.generate],
             suppress_health_check=list(HealthCheck), derandomize=True, database=None,
@@ -98,10 +105,17 @@ def test_fuzz_finds_no_server_error(settings, alice, small_photo_bytes):
                 if response.status_code >= 500:
                     failures.append(f"{case.method} {case.formatted_path} -> {response.status_code}: {response.text[:300]}")
 
-        run()
+        try:
+            run()
+        except Unsatisfiable:
+            continue  # NEGATIVE: nothing in this operation can be made invalid (e.g. no parameters)
 
+    calls_made = len(STATUS_SEEN)
     assert operations >= 30
+    assert calls_made >= operations  # the run really sent requests
     assert failures == [], "\n".join(failures[:20])
+    if mode == GenerationMode.NEGATIVE:
+        assert any(400 <= status < 500 and status not in (401, 404) for _, _, status in STATUS_SEEN)
 
 
 

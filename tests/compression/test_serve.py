@@ -76,3 +76,31 @@ def test_serve_exits_nonzero_when_a_child_dies(worker_env):
     finally:
         if serve.poll() is None:
             serve.kill()
+
+
+def test_a_request_stuck_in_the_web_server_does_not_block_other_pages(worker_env):
+    """gthread: with ONE gunicorn worker process, a request that holds its thread (here a client
+    that sends half a body; in real life a synchronous compress) leaves the other threads serving."""
+    import socket
+
+    port = free_port()
+    serve = start_serve(worker_env, port)
+    stuck = socket.socket()
+    try:
+        wait_for(lambda: http_status(f"http://127.0.0.1:{port}/admin/login/"), timeout=30, message="gunicorn")
+        stuck.connect(("127.0.0.1", port))
+        # Django reads the form body (CSRF check) and waits for the promised bytes.
+        stuck.sendall(b"POST /login/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                      b"Content-Length: 100000\r\n\r\nusername=a")
+        time.sleep(0.5)
+        started = time.monotonic()
+        assert http_status(f"http://127.0.0.1:{port}/") == 200
+        assert time.monotonic() - started < 5
+    finally:
+        stuck.close()
+        if serve.poll() is None:
+            serve.send_signal(signal.SIGINT)
+            try:
+                serve.wait(timeout=40)
+            except subprocess.TimeoutExpired:
+                serve.kill()

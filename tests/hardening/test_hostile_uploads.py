@@ -77,7 +77,7 @@ def test_refused_cleanly(alice_api, settings, folder, name, path, field, extra):
 def test_html_page_is_refused_by_the_dashboard_upload_too(alice_client, settings, corpus_image):
     data = corpus_image("bad/html_named.jpg").read_bytes()
     response = alice_client.post("/dashboard/upload/", {"file": named(data, "html_named.jpg"), "n_colors": 4})
-    assert response.status_code == 400
+    assert response.status_code == 415  # as the API: a file we cannot decode
     assert "HTML" in error_text(response)
     assert storage_files() == []
 
@@ -96,9 +96,9 @@ def test_valid_format_uploads_and_compresses(alice, alice_api, settings, folder,
     assert body["success"] is True and body["image_id"] == upload["id"]  # same bytes: same upload
     assert body["stats"]["final_dimensions"]["width"] <= 64
     assert active_jobs() == 0
-    # One original and one result, both under alice's prefix, named by uuid (never the client name).
+    # The original, the result and its thumbnail, under alice's prefix, named by uuid (never the client name).
     files = storage_files()
-    assert len(files) == 2 and all(f.startswith(f"users/{alice.pk}/") for f in files), files
+    assert len(files) == 3 and all(f.startswith(f"users/{alice.pk}/") for f in files), files
     stem = name.rsplit(".", 1)[0]
     assert not any(stem in f for f in files)
 

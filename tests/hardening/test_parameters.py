@@ -262,8 +262,6 @@ def test_dashboard_upload_over_the_limit_is_413(alice_client, settings):
     assert storage_files() == []
 
 
-@pytest.mark.xfail(strict=True, reason="not built yet: the dashboard upload has no Content-Length check before Django "
-                   "parses (and spools to disk) the whole multipart body; only upload_create's size check after it")
 def test_dashboard_upload_body_over_the_limit_is_refused_before_parsing(alice_client, settings, monkeypatch):
     from django.http import multipartparser
 
@@ -348,7 +346,7 @@ def test_hostile_file_names_are_never_stored_as_given(alice, alice_api, settings
     upload = Upload.objects.get()
     assert re.fullmatch(rf"users/{alice.pk}/uploads/{upload.id}\.png", upload.file.name), upload.file.name
     for stored in storage_files():
-        assert re.fullmatch(rf"users/{alice.pk}/(uploads|results)/[0-9a-f-]{{36}}\.\w+", stored), stored
+        assert re.fullmatch(rf"users/{alice.pk}/(uploads|results|thumbnails)/[0-9a-f-]{{36}}\.\w+", stored), stored
     shown = upload.original_name
     assert not any(ch in shown for ch in "/\\\x00\r\n\u202e"), repr(shown)
     assert len(shown) <= 255
@@ -373,7 +371,7 @@ def test_hostile_file_names_through_the_dashboard(alice, alice_client, settings,
     upload = Upload.objects.get()
     assert not any(ch in upload.original_name for ch in "/\\\x00\r\n")
     for stored in storage_files():
-        assert re.fullmatch(rf"users/{alice.pk}/(uploads|results)/[0-9a-f-]{{36}}\.\w+", stored), stored
+        assert re.fullmatch(rf"users/{alice.pk}/(uploads|results|thumbnails)/[0-9a-f-]{{36}}\.\w+", stored), stored
 
 
 def test_token_names_are_bounded(alice_api):

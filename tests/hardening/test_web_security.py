@@ -161,12 +161,11 @@ def csp_directives(header: str) -> dict:
     return directives
 
 
-@pytest.mark.xfail(strict=True, reason="not built yet: no Content-Security-Policy header (Django 6.1's "
-                   "ContentSecurityPolicyMiddleware + SECURE_CSP are not configured)")
 def test_dashboard_pages_send_a_strict_csp(alice_client, objects):
     pages = DASHBOARD_PAGES + [f"/jobs/{objects['job']}/"]
     for url in pages:
-        response = alice_client.get(url)
+        # The login and signup pages redirect a signed-in user to the dashboard: fetch them anonymously.
+        response = (Client() if url in ("/login/", "/signup/") else alice_client).get(url)
         assert response.status_code == 200, url
         header = response.get("Content-Security-Policy", "")
         assert header, f"{url}: no Content-Security-Policy"
@@ -231,7 +230,7 @@ def test_html_page_named_jpg_is_never_stored_or_served_as_html(alice, alice_clie
         assert response.status_code in (400, 415)
         assert not response["Content-Type"].startswith("text/html")
     response = alice_client.post("/dashboard/upload/", {"file": named(html, "html_named.jpg"), "n_colors": "4"})
-    assert response.status_code == 400
+    assert response.status_code == 415  # as the API: a file we cannot decode
     assert Upload.objects.count() == 0
 
 
@@ -267,8 +266,6 @@ def test_api_token_endpoint_is_throttled_against_password_guessing(alice):
     assert right.status_code == 429
 
 
-@pytest.mark.xfail(strict=True, reason="not built yet: the dashboard login (/login/, Django's LoginView) has no "
-                   "rate limit or lockout")
 def test_dashboard_login_is_rate_limited(alice):
     client = Client()
     codes, locked = [], False
@@ -283,8 +280,6 @@ def test_dashboard_login_is_rate_limited(alice):
     assert right.status_code in (200, 429) and "_auth_user_id" not in client.session
 
 
-@pytest.mark.xfail(strict=True, reason="not built yet: HTTP Basic authentication on every API endpoint checks a "
-                   "password per request with no throttle (DRF authenticates before it throttles)")
 def test_http_basic_is_rate_limited_against_password_guessing(alice):
     import base64
 
@@ -296,7 +291,6 @@ def test_http_basic_is_rate_limited_against_password_guessing(alice):
     assert 429 in codes, codes
 
 
-@pytest.mark.xfail(strict=True, reason="not built yet: the admin login (/admin/login/) has no rate limit or lockout")
 def test_admin_login_is_rate_limited(alice):
     client = Client()
     codes = []

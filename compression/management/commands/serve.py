@@ -26,15 +26,21 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--web-workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2")))
+        parser.add_argument("--web-threads", type=int, default=int(os.environ.get("WEB_THREADS", "4")),
+                            help="Threads per gunicorn worker process (gthread).")
         parser.add_argument("--no-worker", action="store_true", help="Run only the web server.")
 
-    def handle(self, *args, host, port, web_workers, no_worker, **options):
+    def handle(self, *args, host, port, web_workers, web_threads, no_worker, **options):
         manage = str(Path(settings.BASE_DIR) / "manage.py")
         commands = {
             "web": [
                 sys.executable, "-m", "gunicorn", "compressor_site.wsgi:application",
                 "--bind", f"{host}:{port}",
                 "--workers", str(web_workers),
+                # Threads: a synchronous compress (or ?wait=N) request holds one thread, not a
+                # whole worker process, so other pages keep answering meanwhile.
+                "--worker-class", "gthread",
+                "--threads", str(web_threads),
                 "--timeout", "120",
                 "--no-control-socket",  # STACK.md gotcha 22: a shared default socket path
                 "--access-logfile", "-",
