@@ -292,6 +292,7 @@ class JobLinksSerializer(serializers.Serializer):
     self = serializers.URLField()
     upload = serializers.URLField()
     download = serializers.URLField(allow_null=True, help_text="Null until the job succeeded.")
+    thumbnail = serializers.URLField(allow_null=True, help_text="A WebP of at most 256 px a side; null when there is none.")
     cancel = serializers.URLField()
     rerun = serializers.URLField()
     palette = PaletteLinksSerializer(allow_null=True)
@@ -310,6 +311,10 @@ class JobSerializer(serializers.Serializer):
     rerun_of = serializers.UUIDField(source="rerun_of_id", read_only=True, allow_null=True)
     options = serializers.SerializerMethodField()
     result = serializers.SerializerMethodField()
+    thumbnail_url = serializers.SerializerMethodField(
+        help_text="A small WebP of the result (at most 256 px a side) for lists; null until the job succeeded, "
+        "and for jobs that finished before thumbnails existed (use links.download)."
+    )
     stats = serializers.SerializerMethodField()
     palette = serializers.SerializerMethodField()
     engine_version = serializers.CharField(read_only=True)
@@ -332,6 +337,12 @@ class JobSerializer(serializers.Serializer):
         if not job.result:
             return None
         return {"format": job.result_format, "bytes": job.result_bytes, "width": job.result_width, "height": job.result_height}
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_thumbnail_url(self, job):
+        if job.status != "succeeded" or not job.thumbnail:
+            return None
+        return _absolute(self.context.get("request"), "api:job-thumbnail", job.id)
 
     @extend_schema_field(JobStatsSerializer(allow_null=True))
     def get_stats(self, job):
@@ -366,6 +377,7 @@ class JobSerializer(serializers.Serializer):
             "self": _absolute(request, "api:job-detail", job.id),
             "upload": _absolute(request, "api:upload-detail", job.upload_id),
             "download": _absolute(request, "api:job-download", job.id) if succeeded else None,
+            "thumbnail": self.get_thumbnail_url(job),
             "cancel": _absolute(request, "api:job-cancel", job.id),
             "rerun": _absolute(request, "api:job-rerun", job.id),
             "palette": {
@@ -645,7 +657,8 @@ class DimensionPresetListSerializer(serializers.Serializer):
 class HealthCheckSerializer(serializers.Serializer):
     ok = serializers.BooleanField()
     ms = serializers.FloatField()
-    error = serializers.CharField(required=False)
+    error = serializers.CharField(required=False, help_text="Which dependency failed (details are in the server log).")
+    cached = serializers.BooleanField(required=False, help_text="The result of a probe made in the last few seconds.")
 
 
 class HealthQueueSerializer(HealthCheckSerializer):

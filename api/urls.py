@@ -6,9 +6,10 @@ slash variants are hidden from the schema so each operation is documented once.
 
 from django.http import HttpResponse
 from django.urls import path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from . import views
+from .renderers import inline_style_csp
 
 app_name = "api"
 
@@ -18,14 +19,21 @@ def _without_schema(view_class):
     return type(f"{view_class.__name__}Alias", (view_class,), {"schema": None})
 
 
-class DocsView(SpectacularSwaggerView):
-    """Swagger UI. OPTIONS answers plainly (the HTML template renderer has nothing to show for it)."""
+class DocsView(SpectacularSwaggerSplitView):
+    """Swagger UI. The split view serves its start-up script as a second same-origin request
+    (?script), so script-src stays 'self'; only its page's style-src is relaxed (its <style>).
+    OPTIONS answers plainly (the HTML template renderer has nothing to show for it)."""
 
     authentication_classes = []
     permission_classes = []
 
     def options(self, request, *args, **kwargs):
         return HttpResponse(headers={"Allow": "GET, HEAD, OPTIONS"})
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        response._csp_config = inline_style_csp()  # read by ContentSecurityPolicyMiddleware
+        return response
 
 
 def classic(route: str, view_class, name: str):
@@ -53,6 +61,7 @@ urlpatterns = [
     path("jobs/<uuid:job_id>/cancel/", views.JobCancelApi.as_view(), name="job-cancel"),
     path("jobs/<uuid:job_id>/rerun/", views.JobRerunApi.as_view(), name="job-rerun"),
     path("jobs/<uuid:job_id>/download/", views.JobDownloadApi.as_view(), name="job-download"),
+    path("jobs/<uuid:job_id>/thumbnail/", views.JobThumbnailApi.as_view(), name="job-thumbnail"),
     path("jobs/<uuid:job_id>/palette/", views.JobPaletteApi.as_view(), name="job-palette"),
     re_path(
         r"^jobs/(?P<job_id>[0-9a-fA-F-]{36})/palette\.(?P<format>json|css|gpl)$",

@@ -4,6 +4,9 @@ Resource API (uploads, jobs, tokens) first, then the classic endpoints of the or
 compressor (flat paths, `{"success": false, "error": ...}` errors), then health and presets.
 """
 
+import json
+import logging
+import threading
 import time
 import uuid
 from dataclasses import asdict
@@ -15,7 +18,6 @@ from django.db import connection
 from django.http import StreamingHttpResponse
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.text import get_valid_filename
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -23,26 +25,29 @@ from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.parsers import FormParser, JSONParser
 from rest_framework.permissions import AllowAny
-from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from compression import selectors, services
-from compression.downloads import content_type_for, file_response
+from compression.downloads import content_type_for, download_filename, file_response, job_download_filename
 from compression.engine import ENGINE_VERSION
 from compression.engine.presets import COMPRESSION_PRESETS, DIMENSION_PRESETS, RESIZE_MODES
 from compression.models import CompressionJob, JobStatus, Upload
-from compression.storage_names import extension_for
+from compression.storage_names import THUMBNAIL_FORMAT
 
 from . import serializers as s
 from . import tokens
+from .authentication import raise_if_locked
 from .exceptions import Conflict, JobFailed
 from .filters import JobFilter, JobOrdering, UploadOrdering
 from .palettes import palette_data
 from .parsers import LimitedMultiPartParser
-from .renderers import ImageFileRenderer, PaletteCSSRenderer, PaletteGPLRenderer
+from .renderers import CspBrowsableAPIRenderer, ImageFileRenderer, PaletteCSSRenderer, PaletteGPLRenderer
 from .throttling import AuthThrottle, CompressThrottle, UserThrottle
 from .zipstream import stream_zip
+
+logger = logging.getLogger(__name__)
 
 WAIT_POLL_SECONDS = 0.25
 PARSERS = [JSONParser, LimitedMultiPartParser, FormParser]
@@ -96,9 +101,7 @@ def _ensure_crop_fits(options: dict, upload: Upload) -> None:
 
 
 def _download_name(job: CompressionJob) -> str:
-    stem = (job.upload.original_name.rsplit(".", 1)[0] if job.upload.original_name else "") or "image"
-    stem = get_valid_filename(stem)[:80] or "image"
-    return f"{stem}-k{job.n_colors}-{str(job.id)[:8]}.{extension_for(job.result_format)}"
+    return job_download_filename(job, with_id=True)
 
 
 def _result_response(job: CompressionJob, *, as_attachment: bool = True):
@@ -152,8 +155,11 @@ class TokenObtainApi(GenericAPIView):
     def post(self, request):
         data = self.get_serializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = authenticate(request, username=data.validated_data["username"], password=data.validated_data["password"])
+        username = data.validated_data["username"]
+        raise_if_locked(username=username, request=request)
+        user = authenticate(request, username=username, password=data.validated_data["password"])
         if user is None or not user.is_active:
+            raise_if_locked(username=username, request=request)  # this failure reached the limit
             raise serializers.ValidationError({"non_field_errors": ["Unable to log in with the provided credentials."]})
         new = tokens.token_create(user=user, name=data.validated_data["name"])
         return Response({"token": new.key, "id": new.token.id, "name": new.token.name}, status=status.HTTP_200_OK)
@@ -254,12 +260,11 @@ class UploadDetailApi(APIView):
 
 
 class UploadDownloadApi(APIView):
-    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, 302: OpenApiResponse(description="Redirect to a short-lived presigned URL (object storage)."), 401: ERRORS[401], 404: ERRORS[404]})
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, 401: ERRORS[401], 404: ERRORS[404]})
     def get(self, request, upload_id):
-        """The original file, as an attachment."""
+        """The original file, as an attachment (named with the extension of its detected format)."""
         upload = _upload_get(request, upload_id)
-        name = get_valid_filename(upload.original_name) if upload.original_name else ""
-        name = name or f"{upload.id}.{extension_for(upload.format)}"
+        name = download_filename(upload.original_name or str(upload.id), upload.format)
         return file_response(upload.file, filename=name, content_type=content_type_for(upload.format))
 
 
@@ -367,16 +372,27 @@ class JobRerunApi(GenericAPIView):
 
 
 class JobDownloadApi(APIView):
-    @extend_schema(responses={(200, "image/*"): OpenApiTypes.BINARY, 302: OpenApiResponse(description="Redirect to a presigned URL."), 401: ERRORS[401], 404: ERRORS[404], 409: OpenApiResponse(description="No result yet.")})
+    @extend_schema(responses={(200, "image/*"): OpenApiTypes.BINARY, 401: ERRORS[401], 404: ERRORS[404], 409: OpenApiResponse(description="No result yet.")})
     def get(self, request, job_id):
         """The compressed image, as an attachment."""
         return _result_response(_job_get(request, job_id))
 
 
+class JobThumbnailApi(APIView):
+    @extend_schema(responses={(200, "image/webp"): OpenApiTypes.BINARY, 302: OpenApiResponse(description="Redirect to a presigned URL."), 401: ERRORS[401], 404: ERRORS[404], 409: OpenApiResponse(description="No thumbnail (not succeeded yet, or finished before thumbnails existed).")})
+    def get(self, request, job_id):
+        """A small WebP of the result (at most 256 px a side), inline, for lists and previews."""
+        job = _job_get(request, job_id)
+        if job.status != JobStatus.SUCCEEDED or not job.thumbnail:
+            raise Conflict(f"This job has no thumbnail (it is {job.status}); use the download link.")
+        name = download_filename(job.upload.original_name, THUMBNAIL_FORMAT, suffix=f"-k{job.n_colors}-thumbnail")
+        return file_response(job.thumbnail, filename=name, content_type=content_type_for(THUMBNAIL_FORMAT), as_attachment=False)
+
+
 class JobPaletteApi(APIView):
     """The palette as JSON, CSS custom properties or a GIMP palette: palette.<json|css|gpl> or ?format=."""
 
-    renderer_classes = [JSONRenderer, PaletteCSSRenderer, PaletteGPLRenderer, BrowsableAPIRenderer]
+    renderer_classes = [JSONRenderer, PaletteCSSRenderer, PaletteGPLRenderer, CspBrowsableAPIRenderer]
 
     @extend_schema(
         parameters=[OpenApiParameter("format", str, enum=["json", "css", "gpl"], description="Export format (or use the path suffix).")],
@@ -568,7 +584,7 @@ class ClassicCompressDirectApi(ClassicApiView):
     parser_classes = [LimitedMultiPartParser, FormParser]
     serializer_class = s.ClassicCompressDirectRequestSerializer
     throttle_classes = [UserThrottle, CompressThrottle]
-    renderer_classes = [JSONRenderer, BrowsableAPIRenderer, ImageFileRenderer]
+    renderer_classes = [JSONRenderer, CspBrowsableAPIRenderer, ImageFileRenderer]
 
     @extend_schema(
         request={"multipart/form-data": s.ClassicCompressDirectRequestSerializer},
@@ -613,7 +629,7 @@ class ClassicCompressDirectApi(ClassicApiView):
 class ClassicDownloadApi(ClassicApiView):
     @extend_schema(
         parameters=[OpenApiParameter("inline", bool, description="Display instead of download (previews).")],
-        responses={(200, "image/*"): OpenApiTypes.BINARY, 302: OpenApiResponse(description="Redirect to a presigned URL."), **CLASSIC_ERRORS},
+        responses={(200, "image/*"): OpenApiTypes.BINARY, **CLASSIC_ERRORS},
         operation_id="classic_download",
     )
     def get(self, request, job_id):
@@ -653,7 +669,11 @@ class HealthApi(APIView):
 
     @extend_schema(responses={200: s.HealthSerializer, 503: s.HealthSerializer}, auth=[], operation_id="health")
     def get(self, request):
-        checks = {"database": _check(_check_database), "storage": _check(_check_storage), "queue": _check(_check_queue)}
+        checks = {
+            "database": _check("database", _check_database),
+            "storage": _storage_check_cached(),
+            "queue": _check("queue", _check_queue),
+        }
         healthy = all(check["ok"] for check in checks.values())
         body = {
             "success": healthy,
@@ -667,14 +687,46 @@ class HealthApi(APIView):
         return response
 
 
-def _check(probe) -> dict:
+# The endpoint is public: it says which dependency failed, never how (paths, hosts, driver
+# messages go to the log). HealthProblem messages are ours and safe to show.
+HEALTH_PUBLIC_ERRORS = {
+    "database": "database unreachable",
+    "storage": "storage unreachable",
+    "queue": "queue check failed",
+}
+# The storage probe writes, reads and deletes an object: at most once per this many seconds per
+# process (load balancers poll every few seconds), whatever the answer was.
+HEALTH_STORAGE_CACHE_SECONDS = 10
+_storage_probe_lock = threading.Lock()
+_storage_probe_cache: dict = {}  # {"key": the storage settings, "at": monotonic, "result": dict}
+
+
+class HealthProblem(Exception):
+    """A failed check whose message is written for the public health answer."""
+
+
+def _check(name: str, probe) -> dict:
     started = time.perf_counter()
     try:
         result = {"ok": True, **(probe() or {})}
-    except Exception as exc:  # a failing dependency is the answer, not an error of this view
-        result = {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
+    except HealthProblem as exc:
+        result = {"ok": False, "error": str(exc)}
+    except Exception:  # a failing dependency is the answer, not an error of this view
+        logger.warning("health check %r failed", name, exc_info=True)
+        result = {"ok": False, "error": HEALTH_PUBLIC_ERRORS[name]}
     result["ms"] = round((time.perf_counter() - started) * 1000, 2)
     return result
+
+
+def _storage_check_cached() -> dict:
+    key = json.dumps(settings.STORAGES["default"], sort_keys=True, default=str)
+    with _storage_probe_lock:
+        cached = _storage_probe_cache
+        if cached.get("key") == key and time.monotonic() - cached["at"] < HEALTH_STORAGE_CACHE_SECONDS:
+            return {**cached["result"], "cached": True}
+        result = _check("storage", _check_storage)
+        _storage_probe_cache.update(key=key, at=time.monotonic(), result=result)
+        return result
 
 
 def _check_database():
@@ -709,5 +761,5 @@ def _check_queue() -> dict:
     }
     limit = settings.API_HEALTH_MAX_QUEUE_AGE
     if limit and age is not None and age > limit:
-        raise RuntimeError(f"the oldest queued job has waited {age:.0f} s (limit {limit} s): is a worker running?")
+        raise HealthProblem(f"the oldest queued job has waited {age:.0f} s (limit {limit} s): is a worker running?")
     return stats

@@ -13,6 +13,7 @@ from django.utils.html import format_html, format_html_join
 
 from . import services
 from .errors import CompressionError
+from .forms import AdminLoginForm
 from .models import CompressionJob, Upload
 
 logger = logging.getLogger(__name__)
@@ -75,7 +76,7 @@ class CompressionJobAdmin(admin.ModelAdmin):
                                 "crop_height", "allow_upscale", "background", "target_size_bytes",
                                 "target_psnr", "target_ssim", "output_format", "png_optimize_level")}),
         ("Result", {"fields": ("previews", "palette_swatches", "result", "result_format", "result_bytes",
-                               "result_width", "result_height")}),
+                               "result_width", "result_height", "thumbnail")}),
         ("Statistics", {"fields": ("input_bytes", "output_bytes", "ratio", "psnr", "ssim", "n_colors_used",
                                    "n_iter", "processing_ms", "stats_table", "engine_version")}),
         ("Times", {"fields": ("created_at", "started_at", "heartbeat_at", "finished_at", "duration_display")}),
@@ -140,7 +141,8 @@ class CompressionJobAdmin(admin.ModelAdmin):
         return format_html(
             '<div style="display:flex;gap:1em"><figure>{}<figcaption>input</figcaption></figure>'
             "<figure>{}<figcaption>output</figcaption></figure></div>",
-            _preview(obj.upload.file), _preview(obj.result),
+            # The stored thumbnail is already small; older jobs fall back to shrinking the result.
+            _preview(obj.upload.file), _preview(obj.thumbnail or obj.result),
         )
 
     @admin.display(description="palette")
@@ -271,3 +273,7 @@ class PlatformUserAdmin(UserAdmin):
     def delete_queryset(self, request, queryset):
         for user in queryset:
             services.user_delete(user=user)
+
+
+# Password guessing: the admin login refuses while login_guard locks the username or IP out.
+admin.site.login_form = AdminLoginForm

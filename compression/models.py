@@ -5,7 +5,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 
-from .storage_names import result_file_name, upload_file_name
+from .storage_names import result_file_name, thumbnail_file_name, upload_file_name
 
 
 class Upload(models.Model):
@@ -139,6 +139,9 @@ class CompressionJob(models.Model):
     result_bytes = models.PositiveBigIntegerField(null=True, blank=True)
     result_width = models.PositiveIntegerField(null=True, blank=True)
     result_height = models.PositiveIntegerField(null=True, blank=True)
+    # A small WebP of the result (at most THUMBNAIL_SIDE px a side) for lists; empty for jobs
+    # that finished before thumbnails existed (pages fall back to the result).
+    thumbnail = models.FileField(upload_to=thumbnail_file_name, max_length=255, blank=True)
 
     # Queryable statistics (the full CompressStats.to_dict() is in `stats`)
     input_bytes = models.PositiveBigIntegerField(null=True, blank=True)

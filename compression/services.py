@@ -20,7 +20,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Q, Sum
 from django.http import Http404
 from django.utils import timezone
@@ -44,6 +44,11 @@ STORAGE_WRITE_ERROR_MESSAGE = (
 )
 # A stage reported again (e.g. during a target-size search) is written at most this often.
 PROGRESS_WRITE_SECONDS = 0.5
+# The database went away (restart, failover, network): nothing can be recorded until it is back.
+DATABASE_ERRORS = (OperationalError, InterfaceError)
+# Job thumbnails for lists: the result shrunk to fit THUMBNAIL_SIDE² px, as lossy WebP (alpha kept).
+THUMBNAIL_SIDE = 256
+THUMBNAIL_QUALITY = 85
 
 
 
@@ -132,9 +137,7 @@ def upload_create(*, owner, file, original_name: str | None = None) -> Upload:
 
 def upload_delete(*, upload: Upload) -> None:
     """Delete an upload, its jobs and all their files."""
-    names = [upload.file.name] + [
-        name for name in upload.jobs.exclude(result="").values_list("result", flat=True) if name
-    ]
+    names = [upload.file.name] + _job_file_names(upload.jobs.all())
     with transaction.atomic():
         upload.delete()
     _delete_files(names)
@@ -255,8 +258,8 @@ def job_rerun(*, job: CompressionJob, changes: dict | None = None) -> Compressio
 
 
 def job_delete(*, job: CompressionJob) -> None:
-    """Delete a job and its result file. A running job stops at its next step."""
-    names = [job.result.name] if job.result else []
+    """Delete a job and its result and thumbnail files. A running job stops at its next step."""
+    names = [field.name for field in (job.result, job.thumbnail) if field]
     with transaction.atomic():
         job.delete()
     _delete_files(names)
@@ -275,9 +278,9 @@ def jobs_cancel(*, jobs) -> int:
 
 
 def jobs_delete(*, jobs) -> int:
-    """Bulk delete (admin): the rows in one query, then their result files."""
+    """Bulk delete (admin): the rows in one query, then their result and thumbnail files."""
     ids = list(jobs.values_list("id", flat=True))
-    names = [n for n in CompressionJob.objects.filter(id__in=ids).values_list("result", flat=True) if n]
+    names = _job_file_names(CompressionJob.objects.filter(id__in=ids))
     with transaction.atomic():
         count, _ = CompressionJob.objects.filter(id__in=ids).delete()
     _delete_files(names)
@@ -367,8 +370,17 @@ def job_run(*, job_id) -> CompressionJob | None:
         return job
     try:
         _execute(job)
+    except DATABASE_ERRORS as exc:
+        # Not the job's fault, and nothing can be written now: the row stays `running` with its
+        # last heartbeat, so stale-job recovery re-queues it once the database is back. Raised on
+        # so the worker reconnects (manage.py worker) instead of recording a failure.
+        logger.warning(
+            "job %s: the database went away during attempt %s (%s: %s); left for stale-job recovery",
+            job_id, job.attempts, type(exc).__name__, " ".join(str(exc).split())[:200],
+        )
+        raise
     except Exception:
-        # _execute handles everything it expects; this is a bug or the database going away.
+        # _execute handles everything it expects; this is a bug.
         logger.exception("job %s: unexpected error outside the compression step", job_id)
         _finish(job, status=JobStatus.FAILED, error_message=INTERNAL_ERROR_MESSAGE)
     return CompressionJob.objects.select_related("upload").filter(id=job_id).first()
@@ -419,6 +431,8 @@ def _execute(job: CompressionJob) -> None:
         logger.warning("job %s: %s (%r)", job.id, exc, exc.__cause__)
         _finish(job, status=JobStatus.FAILED, error_message=str(exc))
         return
+    except DATABASE_ERRORS:
+        raise  # a progress write lost the database: not an engine failure (job_run explains)
     except Exception:
         logger.exception("job %s: the engine failed", job.id)
         _finish(job, status=JobStatus.FAILED, error_message=INTERNAL_ERROR_MESSAGE)
@@ -426,7 +440,7 @@ def _execute(job: CompressionJob) -> None:
     finally:
         heartbeat.stop()
 
-    # The result file first, then the row; if the row cannot say so, the file goes.
+    # The result and thumbnail files first, then the row; if the row cannot say so, the files go.
     stats = result.stats
     job.result_format = result.format
     try:
@@ -436,6 +450,19 @@ def _execute(job: CompressionJob) -> None:
         _finish(job, status=JobStatus.FAILED, error_message=STORAGE_WRITE_ERROR_MESSAGE)
         return
     stored_name = job.result.name
+    thumbnail_name = ""
+    thumbnail = _thumbnail_bytes_or_none(job, result.data)
+    if thumbnail is not None:
+        try:
+            job.thumbnail.save("thumbnail", ContentFile(thumbnail), save=False)
+        except Exception as exc:
+            # The same store as the result: treat it like a failed result write.
+            logger.warning("job %s: %s (thumbnail: %r)", job.id, STORAGE_WRITE_ERROR_MESSAGE, exc)
+            _delete_files([stored_name])
+            _finish(job, status=JobStatus.FAILED, error_message=STORAGE_WRITE_ERROR_MESSAGE)
+            return
+        thumbnail_name = job.thumbnail.name
+    written = [stored_name, thumbnail_name]
     psnr = stats.psnr if math.isfinite(stats.psnr) else None  # identical images: infinite PSNR
     ssim = stats.ssim if math.isfinite(stats.ssim) else None
     try:
@@ -446,6 +473,7 @@ def _execute(job: CompressionJob) -> None:
             finished_at=timezone.now(),
             heartbeat_at=timezone.now(),
             result=stored_name,
+            thumbnail=thumbnail_name,
             result_format=result.format,
             result_bytes=len(result.data),
             result_width=result.width,
@@ -461,12 +489,40 @@ def _execute(job: CompressionJob) -> None:
             stats=stats.to_dict(),
         )
     except Exception:
-        _delete_files([stored_name])
+        _delete_files(written)
         raise
     if not updated:
-        # Cancelled, deleted or taken over while we were saving: the file must not stay.
-        _delete_files([stored_name])
+        # Cancelled, deleted or taken over while we were saving: the files must not stay.
+        _delete_files(written)
         _finish(job, status=JobStatus.CANCELLED)
+
+
+def _thumbnail_bytes_or_none(job: CompressionJob, data: bytes) -> bytes | None:
+    """The job's thumbnail, or None if it cannot be made (the job still succeeds; pages fall back)."""
+    try:
+        return _thumbnail_bytes(data)
+    except Exception:
+        logger.exception("job %s: could not make the thumbnail", job.id)
+        return None
+
+
+def _thumbnail_bytes(data: bytes) -> bytes:
+    """A WebP of an encoded result, shrunk to fit THUMBNAIL_SIDE x THUMBNAIL_SIDE (never enlarged).
+
+    Made from the quantized result, so it shows what the user gets. Lossy at quality 85: a few KB
+    where a lossless WebP of the Lanczos-smoothed (no longer palette) pixels would be tens of KB.
+    """
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as image:
+        has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info or (
+            image.mode == "P" and image.palette is not None and image.palette.mode == "RGBA"
+        )
+        picture = image.convert("RGBA" if has_alpha else "RGB")
+    picture.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE), Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    picture.save(buffer, "WEBP", quality=THUMBNAIL_QUALITY, method=4)
+    return buffer.getvalue()
 
 
 def _finish(job: CompressionJob, *, status: str, error_message: str = "") -> None:
@@ -478,15 +534,15 @@ def _finish(job: CompressionJob, *, status: str, error_message: str = "") -> Non
 
 
 def _delete_leftover_result(job: CompressionJob) -> None:
-    """A previous attempt may have stored the result before dying: remove it before retrying."""
-    field = job._meta.get_field("result")
+    """A previous attempt may have stored the result (and thumbnail) before dying: remove them."""
     probe = CompressionJob(id=job.id, owner_id=job.owner_id, result_format=job.output_format)
-    name = field.generate_filename(probe, "result")
-    try:
-        if job.result.storage.exists(name):
-            job.result.storage.delete(name)
-    except Exception:
-        logger.warning("job %s: could not remove a leftover result %s", job.id, name, exc_info=True)
+    for field_name in ("result", "thumbnail"):
+        name = job._meta.get_field(field_name).generate_filename(probe, field_name)
+        try:
+            if job.result.storage.exists(name):
+                job.result.storage.delete(name)
+        except Exception:
+            logger.warning("job %s: could not remove a leftover %s %s", job.id, field_name, name, exc_info=True)
 
 
 class _Heartbeat:
@@ -525,8 +581,10 @@ class _Heartbeat:
                         self.cancelled.set()
                         continue
                     jobs.filter(status=JobStatus.RUNNING, attempts=self.attempt).update(heartbeat_at=timezone.now())
-                except Exception:
+                except Exception as exc:
                     logger.warning("job %s: heartbeat failed", self.job_id, exc_info=True)
+                    if isinstance(exc, DATABASE_ERRORS):
+                        connection.close()  # dead after a database restart: the next beat reconnects
         finally:
             connection.close()
 
@@ -576,6 +634,20 @@ def jobs_recover_stale() -> int:
     return changed
 
 
+def job_requeue_lost(*, job_id) -> bool:
+    """Enqueue a still-queued job again because its task was lost (returns whether it did).
+
+    For a worker whose database went away after it took the task from the queue but before
+    job_run claimed the job: that task is spent, and stale-job recovery only sees running jobs.
+    A second task for a job is harmless: only one can claim it.
+    """
+    with transaction.atomic():
+        if not CompressionJob.objects.filter(id=job_id, status=JobStatus.QUEUED).exists():
+            return False
+        _enqueue(job_id)
+    return True
+
+
 # --------------------------------------------------------------------------------------------
 # Housekeeping
 
@@ -597,6 +669,8 @@ def prune_old(*, days: int, dry_run: bool = False) -> dict:
         if job.result:
             counts["files"] += 1
             counts["bytes"] += job.result_bytes or 0
+        if job.thumbnail:
+            counts["files"] += 1
         if not dry_run:
             job_delete(job=job)
     for upload in old_uploads.distinct().iterator():
@@ -616,7 +690,7 @@ def storage_orphans_delete(*, min_age_seconds: int = 3600, dry_run: bool = False
     from django.core.files.storage import default_storage
 
     referenced = set(Upload.objects.values_list("file", flat=True))
-    referenced |= set(CompressionJob.objects.exclude(result="").values_list("result", flat=True))
+    referenced |= set(_job_file_names(CompressionJob.objects.all()))
     deleted = []
     now = timezone.now()
     for name in _walk(default_storage, "users"):
@@ -669,8 +743,16 @@ def _check_storage_quota(user, *, extra_bytes: int) -> None:
 
 def _file_names_of_user(user) -> list[str]:
     names = list(Upload.objects.filter(owner=user).values_list("file", flat=True))
-    names += list(CompressionJob.objects.filter(owner=user).exclude(result="").values_list("result", flat=True))
+    names += _job_file_names(CompressionJob.objects.filter(owner=user))
     return [name for name in names if name]
+
+
+def _job_file_names(jobs) -> list[str]:
+    """The stored files (results and thumbnails) of a queryset of jobs."""
+    names = []
+    for result, thumbnail in jobs.values_list("result", "thumbnail"):
+        names += [name for name in (result, thumbnail) if name]
+    return names
 
 
 def _delete_files(names) -> None:

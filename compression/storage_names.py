@@ -23,5 +23,13 @@ def result_file_name(instance, filename: str) -> str:
     return f"users/{instance.owner_id}/results/{instance.id}.{extension_for(instance.result_format)}"
 
 
+THUMBNAIL_FORMAT = "webp"
+
+
+def thumbnail_file_name(instance, filename: str) -> str:
+    """users/<owner id>/thumbnails/<job uuid>.webp (a small preview of the result)."""
+    return f"users/{instance.owner_id}/thumbnails/{instance.id}.{THUMBNAIL_FORMAT}"
+
+
 def user_prefix(user_id) -> str:
     return f"users/{user_id}/"

@@ -7,14 +7,17 @@ answer JSON only. The ZIP of several results and the palette exports are the RES
 """
 
 import datetime
+import hashlib
+import json
 import logging
 import math
 import uuid
-from pathlib import PurePath
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib import admin
 from django.contrib.auth import login as auth_login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
@@ -29,23 +32,26 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from api import tokens as api_tokens
 from compression import selectors, services
-from compression.downloads import content_type_for, file_response
+from compression.downloads import content_type_for, download_filename, file_response, job_download_filename
 from compression.engine.errors import EngineError
 from compression.engine.presets import COMPRESSION_PRESETS, DIMENSION_PRESETS, RESIZE_MODES
 from compression.errors import InvalidUpload, JobNotCancellable, JobNotFinished, QuotaExceeded
-from compression.forms import HistoryFilterForm, JobOptionsForm, SignupForm, TokenCreateForm
+from compression.forms import HistoryFilterForm, JobOptionsForm, LoginForm, SignupForm, TokenCreateForm
 from compression.models import JobStatus
+from compression.storage_names import THUMBNAIL_FORMAT
 
 logger = logging.getLogger(__name__)
 
 ACTIVE_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING)
 DASHBOARD_JOBS = 20
 HISTORY_PAGE_SIZE = 20
-ELBOW_CACHE_SECONDS = 24 * 3600
-# The error-vs-K chart clusters a thumbnail: under a second for K up to 256 on this hardware.
-ELBOW_SAMPLE_SIDE = 96
-ELBOW_MAX_ITER = 30
-INVALID_UPLOAD_STATUS = {"invalid_image": 400, "unsupported_format": 415, "image_too_large": 413, "file_too_large": 413}
+# The size-vs-K chart: computed on demand (1-4 s on a 2-core machine, too slow to add to every
+# job) and cached; a curve depends on the upload and the options except K and the targets.
+SIZE_CURVE_KS = (2, 4, 8, 16, 32, 64, 128, 256)
+SIZE_CURVE_CACHE_SECONDS = 7 * 24 * 3600
+SIZE_CURVE_IGNORED_OPTIONS = ("n_colors", "target_size_bytes", "target_psnr", "target_ssim")
+# As the API (api/exception_handler.py): a file we cannot decode is 415, too large 413; bad options 400.
+INVALID_UPLOAD_STATUS = {"invalid_image": 415, "unsupported_format": 415, "image_too_large": 413, "file_too_large": 413}
 
 
 # --------------------------------------------------------------------------------------------
@@ -91,9 +97,11 @@ def _job_json(request, job) -> dict:
     }
 
 
-def _download_name(job, suffix: str | None = None) -> str:
-    stem = PurePath(job.upload.original_name or "image").stem[:80] or "image"
-    return f"{stem}-k{job.n_colors}.{suffix or job.result_format or job.output_format}"
+def _download_name(job, fmt: str | None = None) -> str:
+    # The extension is the detected (or produced) format's, never the client's.
+    if fmt is None:
+        return job_download_filename(job)
+    return download_filename(job.upload.original_name, fmt, suffix=f"-k{job.n_colors}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -121,10 +129,32 @@ def signup(request):
             for field, errors in exc.message_dict.items():
                 form.add_error("password1" if field == "password" else (field if field in form.fields else None), errors)
         else:
-            auth_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            auth_login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
             messages.success(request, f"Welcome, {user.username}! Drop an image below to compress it.")
             return redirect("dashboard")
     return render(request, "registration/signup.html", {"form": form})
+
+
+class LoginView(auth_views.LoginView):
+    """Django's login, rate-limited (compression/login_guard.py): 429 with a message while locked."""
+
+    form_class = LoginForm
+    redirect_authenticated_user = True
+
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        if form.is_locked():
+            response.status_code = 429
+        return response
+
+
+def admin_login(request, extra_context=None):
+    """The admin's login (its form is AdminLoginForm, see compression/admin.py), 429 while locked."""
+    response = admin.site.login(request, extra_context)
+    form = (getattr(response, "context_data", None) or {}).get("form")
+    if request.method == "POST" and form is not None and getattr(form, "is_locked", lambda: False)():
+        response.status_code = 429
+    return response
 
 
 # --------------------------------------------------------------------------------------------
@@ -250,36 +280,51 @@ def _before_rect(job, stats) -> str:
 
 @login_required
 @require_GET
-def job_elbow(request, job_id):
-    """Size vs K for the job's image, computed on demand on a small sample (the chart's data)."""
+def job_size_curve(request, job_id):
+    """Output size and error against K for the job's image and options (the chart's data).
+
+    The curve comes from `engine.curves.size_curve` (exact for small outputs, estimated from
+    full-resolution tiles for large ones); `actual` is this job's real K and file size.
+    """
     job = selectors.job_get_for_user(user=request.user, job_id=job_id)
-    ks = [2, 4, 8, 16, 32, 64, 128, 256]
-    # Keyed by upload and colour space: every job of the same image shares the curve.
-    key = f"elbow:{job.upload_id}:{job.color_space}"
-    points = cache.get(key)
-    if points is None:
+    key = _size_curve_key(job)
+    curve = cache.get(key)
+    if curve is None:
         try:
-            points = _elbow_points(job, ks)
+            curve = _size_curve(job)
         except Exception:  # the chart is a nicety; the page must not fail with it
-            logger.exception("elbow curve failed for job %s", job.id)
-            return JsonResponse({"error": "The error-vs-K curve could not be computed for this image."}, status=422)
-        cache.set(key, points, ELBOW_CACHE_SECONDS)
-    return JsonResponse({"k_used": job.n_colors_used or job.n_colors, "points": points})
+            logger.exception("size curve failed for job %s", job.id)
+            return JsonResponse({"error": "The size-vs-K curve could not be computed for this image."}, status=422)
+        cache.set(key, curve, SIZE_CURVE_CACHE_SECONDS)
+    actual = None
+    if job.status == JobStatus.SUCCEEDED and job.output_bytes:
+        stats = job.stats or {}
+        actual = {
+            "k": job.n_colors_used or job.n_colors,
+            "k_requested": job.n_colors,
+            "bytes": job.output_bytes,
+            # The quantizer's error is before dithering: comparable with the curve only undithered.
+            "inertia": stats.get("inertia") if not job.dither else None,
+            "width": job.result_width,
+            "height": job.result_height,
+        }
+    return JsonResponse({**curve, "actual": actual, "input_bytes": job.upload.size_bytes})
 
 
-def _elbow_points(job, ks) -> list[dict]:
-    import numpy as np
-    from PIL import Image
+def _size_curve_key(job) -> str:
+    from compression.engine import ENGINE_VERSION
 
-    from compression import engine
+    options = {k: v for k, v in job.options_dict().items() if k not in SIZE_CURVE_IGNORED_OPTIONS}
+    digest = hashlib.sha256(json.dumps(options, sort_keys=True, default=str).encode()).hexdigest()[:32]
+    return f"size-curve:{ENGINE_VERSION}:{job.upload_id}:{digest}"
+
+
+def _size_curve(job) -> dict:
+    from compression.engine.curves import size_curve
 
     with job.upload.file.open("rb") as handle:
-        image = Image.open(handle)
-        image.draft("RGB", (320, 320))  # JPEG: decode at reduced size
-        image = image.convert("RGB")
-    image.thumbnail((ELBOW_SAMPLE_SIDE, ELBOW_SAMPLE_SIDE))
-    points = engine.elbow(np.asarray(image, dtype=np.uint8), ks, color_space=job.color_space, max_iter=ELBOW_MAX_ITER)
-    return [{"k": int(p.n_colors), "inertia": float(p.inertia)} for p in points]
+        data = handle.read()
+    return size_curve(data, SIZE_CURVE_KS, options=job.to_compress_options()).to_dict()
 
 
 @login_required
@@ -293,10 +338,21 @@ def job_image(request, job_id, kind):
         field, fmt = job.result, job.result_format
     else:
         raise Http404("No such image.")
-    # Streamed, never redirected: the pictures stay same-origin, so a strict CSP (img-src 'self')
-    # holds on every storage backend.
+    # Streamed (as every download is): the pictures stay same-origin, so a strict CSP
+    # (img-src 'self') holds on every storage backend.
     return file_response(field, filename=_download_name(job, fmt), content_type=content_type_for(fmt),
-                         as_attachment=False, allow_redirect=False)
+                         as_attachment=False)
+
+
+@login_required
+@require_GET
+def job_thumbnail(request, job_id):
+    """The job's small WebP preview (lists), after the ownership check; 404 when it has none."""
+    job = selectors.job_get_for_user(user=request.user, job_id=job_id)
+    if not job.thumbnail:
+        raise Http404("This job has no thumbnail.")
+    name = download_filename(job.upload.original_name, THUMBNAIL_FORMAT, suffix=f"-k{job.n_colors}-thumbnail")
+    return file_response(job.thumbnail, filename=name, content_type=content_type_for(THUMBNAIL_FORMAT), as_attachment=False)
 
 
 @login_required

@@ -164,6 +164,14 @@ def test_bad_filters_are_400(alice_api, query):
     assert alice_api.get(f"/api/jobs/?{query}").status_code == 400
 
 
+def test_date_filters_with_extreme_offsets_are_answered_not_crashed(alice_api, alice_upload):
+    """Offsets PostgreSQL refuses (beyond ±15:59) are compared in UTC; overflowing ones are a 400."""
+    assert _create(alice_api, upload_id=alice_upload["id"]).status_code == 201
+    far_offset = alice_api.get("/api/jobs/", {"created_after": "1693-10-09T15:26:48+23:19"})
+    assert far_offset.status_code == 200 and far_offset.json()["count"] == 1
+    assert alice_api.get("/api/jobs/", {"created_before": "0001-01-01T00:00:00+05:00"}).status_code == 400
+
+
 def test_page_size_is_bounded(alice_api, settings):
     settings.API_MAX_PAGE_SIZE = 2
     for n in range(3):
@@ -196,6 +204,28 @@ def test_download_of_an_unfinished_job_is_409(alice_api, alice_upload, settings)
     job = _create(alice_api, upload_id=alice_upload["id"]).json()
     assert job["status"] == "queued" and job["links"]["download"] is None
     assert alice_api.get(f"/api/jobs/{job['id']}/download/").status_code == 409
+    assert job["thumbnail_url"] is None and job["links"]["thumbnail"] is None
+    assert alice_api.get(f"/api/jobs/{job['id']}/thumbnail/").status_code == 409
+
+
+def test_thumbnail_url_serves_a_small_webp_of_the_result(alice_api, alice_job):
+    url = alice_job["thumbnail_url"]
+    assert url == alice_job["links"]["thumbnail"] and url.endswith(f"/api/jobs/{alice_job['id']}/thumbnail/")
+    listed = alice_api.get("/api/jobs/").json()["results"][0]
+    assert listed["thumbnail_url"] == url
+    response = fetch(alice_api, url)
+    assert response.status_code == 200 and response["Content-Type"] == "image/webp"
+    assert response["Content-Disposition"].startswith("inline")
+    image = Image.open(io.BytesIO(response.content))
+    result = alice_job["result"]
+    assert image.format == "WEBP" and image.size == (result["width"], result["height"])  # small: never enlarged
+
+
+def test_job_from_before_thumbnails_has_no_thumbnail_url(alice_api, alice_job):
+    CompressionJob.objects.filter(id=alice_job["id"]).update(thumbnail="")
+    body = alice_api.get(f"/api/jobs/{alice_job['id']}/").json()
+    assert body["thumbnail_url"] is None and body["links"]["download"]
+    assert alice_api.get(f"/api/jobs/{alice_job['id']}/thumbnail/").status_code == 409
 
 
 def test_wait_returns_as_soon_as_the_job_finishes(alice_api, alice_upload, settings):
@@ -258,11 +288,13 @@ def test_rerun_with_bad_changes_is_400(alice_api, alice_job):
     assert response.status_code == 400 and "n_colors" in response.json()
 
 
-def test_delete_a_job_removes_its_result(alice_api, alice_job):
-    name = CompressionJob.objects.get(id=alice_job["id"]).result.name
+def test_delete_a_job_removes_its_result_and_thumbnail(alice_api, alice_job):
+    job = CompressionJob.objects.get(id=alice_job["id"])
+    names = [job.result.name, job.thumbnail.name]
+    assert all(default_storage.exists(name) for name in names)
     assert alice_api.delete(f"/api/jobs/{alice_job['id']}/").status_code == 204
     assert alice_api.get(f"/api/jobs/{alice_job['id']}/").status_code == 404
-    assert not default_storage.exists(name)
+    assert not any(default_storage.exists(name) for name in names)
 
 
 def test_usage(alice_api, alice_job):

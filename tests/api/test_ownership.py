@@ -20,6 +20,7 @@ ID_URLS = [
     ("post", "/api/jobs/{job}/cancel/", None),
     ("post", "/api/jobs/{job}/rerun/", {}),
     ("get", "/api/jobs/{job}/download/", None),
+    ("get", "/api/jobs/{job}/thumbnail/", None),
     ("get", "/api/jobs/{job}/palette/", None),
     ("get", "/api/jobs/{job}/palette.json", None),
     ("get", "/api/jobs/{job}/palette.css", None),

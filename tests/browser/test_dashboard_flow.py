@@ -106,7 +106,11 @@ def test_upload_compare_download_history_isolation(page, live_server, corpus_ima
     assert "scale(4)" in stages.nth(0).get_attribute("style")
     assert stages.nth(0).get_attribute("style") == stages.nth(1).get_attribute("style")  # one zoom for both
     page.select_option("#zoom", "1")
-    expect(page.locator("#elbow-chart svg")).to_be_visible(timeout=20_000)
+    # Size vs K: the size and error charts, drawn by job_detail.js from size-curve.json.
+    expect(page.locator("#size-curve svg")).to_have_count(2, timeout=30_000)
+    expect(page.locator("#size-curve svg").first.locator("circle.dot")).to_have_count(9)  # 8 K + this job
+    expect(page.locator("#size-curve svg").first.locator("circle.dot--current")).to_have_count(1)
+    expect(page.locator("#size-curve-note")).to_contain_text("-px sample")  # 768x512 > the 512x512 preview
     expect(page.locator(".palette .swatch")).to_have_count(8)
     screenshot("job-detail")
 
@@ -123,6 +127,10 @@ def test_upload_compare_download_history_isolation(page, live_server, corpus_ima
     page.reload()
     expect(page.locator("table.data tbody tr")).to_have_count(2)
     expect(page.locator("table.data")).to_contain_text("kodim23.png")
+    thumb = page.locator("table.data img").first
+    expect(thumb).to_have_attribute("src", re.compile(r"/jobs/[0-9a-f-]+/thumbnail/$"))
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=thumb.element_handle())
+    assert thumb.evaluate("img => Math.max(img.naturalWidth, img.naturalHeight)") == 256
     screenshot("history")
     page.locator('input[name="ids"]').nth(0).check()  # the cancelled re-run: left out of the ZIP
     page.locator('input[name="ids"]').nth(1).check()

@@ -43,7 +43,8 @@ def test_prune_removes_old_jobs_uploads_and_files(history, capsys):
     assert "Deleted 1 job(s) and 1 upload(s)" in capsys.readouterr().out
     assert list(CompressionJob.objects.all()) == [new_job]
     assert list(Upload.objects.all()) == [new_upload]
-    assert stored_names() == sorted([new_upload.file.name, new_job.result.name])
+    assert stored_names() == sorted([new_upload.file.name, new_job.result.name, new_job.thumbnail.name])
+    assert f"/thumbnails/{old_job.id}" not in " ".join(stored_names())
 
 
 def test_days_option_overrides_retention(history):

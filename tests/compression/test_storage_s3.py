@@ -34,7 +34,8 @@ def test_upload_job_and_deletes_leave_no_object_behind(alice, bob, empty_bucket,
         job = services.job_create(owner=alice, upload=upload, options={"n_colors": 4})
     job.refresh_from_db()
     assert job.status == JobStatus.SUCCEEDED, job.error_message
-    assert bucket_keys(empty_bucket) == sorted([upload.file.name, job.result.name])
+    assert job.thumbnail.name == f"users/{alice.pk}/thumbnails/{job.id}.webp"
+    assert bucket_keys(empty_bucket) == sorted([upload.file.name, job.result.name, job.thumbnail.name])
     assert stored_names() == bucket_keys(empty_bucket)
 
     services.job_delete(job=job)

@@ -107,7 +107,8 @@ def test_upload_delete_removes_its_jobs_and_every_file(alice, alice_upload, run_
     with run_on_commit():
         job = services.job_create(owner=alice, upload=alice_upload, options={"n_colors": 4})
     job.refresh_from_db()
-    assert job.result and len(stored_names()) == 2
+    assert job.result and job.thumbnail
+    assert stored_names() == sorted([alice_upload.file.name, job.result.name, job.thumbnail.name])
     services.upload_delete(upload=alice_upload)
     assert stored_names() == []
     assert not Upload.objects.exists()
@@ -129,6 +130,6 @@ def test_user_delete_removes_all_their_files(alice, bob, run_on_commit):
     with run_on_commit():
         services.job_create(owner=alice, upload=upload, options={"n_colors": 4})
     bobs = services.upload_create(owner=bob, file=make_png(seed=6))
-    assert len(stored_names()) == 3
+    assert len(stored_names()) == 4  # alice's upload, result and thumbnail; bob's upload
     services.user_delete(user=alice)
     assert stored_names() == [bobs.file.name]

@@ -144,7 +144,8 @@ def test_object_store_outage_fails_the_job_clearly_then_a_rerun_succeeds(
         rerun.refresh_from_db()
         assert rerun.status == JobStatus.SUCCEEDED, rerun.error_message
         keys = [o["Key"] for o in server.client().list_objects_v2(Bucket=server.bucket).get("Contents", [])]
-        assert sorted(keys) == sorted([upload.file.name, rerun.result.name])  # nothing half-written remains
+        # Nothing half-written remains: the original and the re-run's result and thumbnail.
+        assert sorted(keys) == sorted([upload.file.name, rerun.result.name, rerun.thumbnail.name])
     finally:
         if worker is not None:
             stop(worker)

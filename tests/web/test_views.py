@@ -15,7 +15,7 @@ from .conftest import png_bytes, png_file
 
 pytestmark = pytest.mark.django_db
 
-JOB_GET_URLS = ["job_detail", "job_download", "job_elbow"]
+JOB_GET_URLS = ["job_detail", "job_download", "job_thumbnail", "job_size_curve"]
 JOB_POST_URLS = ["job_cancel", "job_rerun", "job_delete"]
 LOGIN_ONLY_GET = ["dashboard", "history", "tokens", "password_change", "jobs_status"]
 
@@ -308,12 +308,57 @@ def test_job_images_and_download(alice_client, alice_job):
     assert alice_client.get(reverse("job_image", args=[alice_job.id, "other"])).status_code == 404
 
 
-def test_job_elbow_returns_inertia_per_k(alice_client, alice_job):
-    data = alice_client.get(reverse("job_elbow", args=[alice_job.id])).json()
-    ks = [p["k"] for p in data["points"]]
-    assert ks == sorted(ks) and ks[0] == 2
-    inertias = [p["inertia"] for p in data["points"]]
-    assert inertias[0] >= inertias[-1]
+def test_job_thumbnail_is_a_small_inline_webp(alice_client, alice_job):
+    response = alice_client.get(reverse("job_thumbnail", args=[alice_job.id]))
+    assert response.status_code == 200 and response["Content-Type"] == "image/webp"
+    assert "attachment" not in response.get("Content-Disposition", "")
+    image = Image.open(io.BytesIO(b"".join(response.streaming_content)))
+    assert image.format == "WEBP" and max(image.size) <= 256
+
+
+def test_job_without_a_thumbnail_answers_404_there(alice_client, alice_job):
+    CompressionJob.objects.filter(id=alice_job.id).update(thumbnail="")
+    assert alice_client.get(reverse("job_thumbnail", args=[alice_job.id])).status_code == 404
+
+
+def test_job_size_curve_gives_size_and_error_per_k_with_the_real_point(alice_client, alice_job):
+    data = alice_client.get(reverse("job_size_curve", args=[alice_job.id])).json()
+    ks = [p["n_colors"] for p in data["points"]]
+    assert ks == [2, 4, 8, 16, 32, 64, 128, 256]
+    # 48x32 is below the preview size: every K was encoded whole, so the sizes are exact and
+    # the K=4 point is this K=4 job's own file, byte for byte.
+    assert data["exact"] is True and (data["width"], data["height"]) == (48, 32)
+    at_k4 = data["points"][1]
+    assert at_k4["estimated_bytes"] == at_k4["preview_bytes"] == alice_job.output_bytes
+    assert data["actual"] == {
+        "k": alice_job.n_colors_used, "k_requested": 4, "bytes": alice_job.output_bytes,
+        "inertia": alice_job.stats["inertia"], "width": 48, "height": 32,
+    }
+    assert at_k4["inertia"] == pytest.approx(alice_job.stats["inertia"], rel=1e-3)
+    errors = [p["inertia"] for p in data["points"]]
+    assert errors[0] > errors[3] > errors[-1]
+    assert data["input_bytes"] == alice_job.upload.size_bytes
+
+
+def test_job_size_curve_is_cached_and_shared_by_reruns_with_another_k(alice_client, alice, alice_job, make_job, monkeypatch):
+    from compression import services, views
+
+    first = alice_client.get(reverse("job_size_curve", args=[alice_job.id])).json()
+    calls = []
+    monkeypatch.setattr(views, "_size_curve", lambda job: calls.append(job) or {"points": []})
+    again = alice_client.get(reverse("job_size_curve", args=[alice_job.id])).json()
+    assert again["points"] == first["points"] and calls == []
+    other_k = services.job_rerun(job=alice_job, changes={"n_colors": 8})
+    assert alice_client.get(reverse("job_size_curve", args=[other_k.id])).json()["points"] == first["points"]
+    other_format = services.job_rerun(job=alice_job, changes={"output_format": "webp"})
+    alice_client.get(reverse("job_size_curve", args=[other_format.id]))
+    assert len(calls) == 1  # a different output format is a different curve
+
+
+def test_job_detail_draws_the_size_curve_from_its_json(alice_client, alice_job):
+    body = alice_client.get(reverse("job_detail", args=[alice_job.id])).content.decode()
+    assert f'data-url="{reverse("job_size_curve", args=[alice_job.id])}"' in body
+    assert 'id="size-curve-note"' in body and "Error vs K" not in body
 
 
 def test_cancel_a_queued_job(alice_client, alice, settings):
@@ -380,6 +425,26 @@ def test_history_filters_and_paginates(alice_client, alice, make_job):
     assert future.context["page"].paginator.count == 0
     usage = first.context["usage"]
     assert usage["jobs_today"] == 23 and usage["storage_bytes"] > 0
+
+
+def test_history_and_dashboard_rows_show_thumbnails_not_full_results(alice_client, alice, make_job):
+    jobs = [make_job(alice, seed=i, name=f"img{i}.png") for i in range(3)]
+    for name in ("history", "dashboard"):
+        body = alice_client.get(reverse(name)).content.decode()
+        for job in jobs:
+            assert f'src="{reverse("job_thumbnail", args=[job.id])}"' in body, name
+        assert "/image/result/" not in body, name
+        images = [i for i in re.findall(r"<img [^>]*>", body) if "/jobs/" in i]
+        assert len(images) == 3 and all('width="' in i and 'height="' in i and 'alt="Result of img' in i for i in images)
+
+
+def test_jobs_from_before_thumbnails_fall_back_to_the_result(alice_client, alice, make_job):
+    job = make_job(alice, name="old.png")
+    CompressionJob.objects.filter(id=job.id).update(thumbnail="")
+    for name in ("history", "dashboard"):
+        body = alice_client.get(reverse(name)).content.decode()
+        assert f'src="{reverse("job_image", args=[job.id, "result"])}"' in body
+        assert reverse("job_thumbnail", args=[job.id]) not in body
 
 
 def test_history_zip_through_the_api_and_bulk_delete(alice_client, alice, make_job):
