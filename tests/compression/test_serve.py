@@ -87,7 +87,8 @@ def test_a_request_stuck_in_the_web_server_does_not_block_other_pages(worker_env
     serve = start_serve(worker_env, port)
     stuck = socket.socket()
     try:
-        wait_for(lambda: http_status(f"http://127.0.0.1:{port}/admin/login/"), timeout=30, message="gunicorn")
+        # Warm up the page first: a first request under a loaded machine may take seconds.
+        wait_for(lambda: http_status(f"http://127.0.0.1:{port}/") == 200, timeout=30, message="gunicorn")
         stuck.connect(("127.0.0.1", port))
         # Django reads the form body (CSRF check) and waits for the promised bytes.
         stuck.sendall(b"POST /login/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"

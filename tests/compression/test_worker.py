@@ -77,7 +77,9 @@ def test_sigkilled_worker_job_is_recovered_and_runs_to_completion_once(alice, wo
     attempt from being re-queued as well.
     """
     upload = services.upload_create(owner=alice, file=corpus_image(BIG_PHOTO).read_bytes())
-    job = services.job_create(owner=alice, upload=upload, options={"n_colors": 16})
+    # K=256 keeps the quantize stage busy for seconds, several heartbeat intervals, however
+    # fast the engine gets at small K.
+    job = services.job_create(owner=alice, upload=upload, options={"n_colors": 256})
     log = tmp_path / "worker.log"
     first = start_worker(worker_env, log=log)
     try:
