@@ -3,7 +3,14 @@
 Options are validated once here (`validate_options`); the private steps below assume clean input.
 Memory: the pipeline keeps one uint8 copy of the pixels (H×W×3|4) plus the uint8 indices; the
 decoded Pillow image is released once it has become an array, the PNG encoder reads the indices in
-place, and the metrics build the quantized image strip by strip.
+place, and the metrics build the quantized image tile by tile.
+
+Time: besides decoding, quantizing and encoding, the only pass over the pixels is the metrics'
+one (PSNR and SSIM together), which runs beside the PNG encode (both release the GIL). The
+palette shares come from the quantizer's own counts (counted again only after dithering), and
+PSNR-target searches take each attempt's PSNR from the quantizer's inertia instead of reading the
+pixels (RGB without dithering; see `_psnr_from_inertia`). Progress callbacks are plain calls,
+once per stage or search attempt.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -171,6 +179,7 @@ class _Attempt:
     data: bytes | None = None
     psnr: float | None = None
     ssim: float | None = None
+    counts: np.ndarray | None = None  # pixels per palette entry, while `indices` are the quantizer's
 
 
 class _Runner:
@@ -201,7 +210,7 @@ class _Runner:
                 "quantize", quantize_histogram, histogram, n_colors, max_iter=o.max_iter, tol=o.tol, seed=o.seed
             )
         palette = np.ascontiguousarray(q.palette, dtype=np.uint8)
-        return _Attempt(n_colors, scale, pixels, q, q.indices, palette)
+        return _Attempt(n_colors, scale, pixels, q, q.indices, palette, counts=q.counts)
 
     def remap(self, attempt: _Attempt) -> _Attempt:
         """Remap only when needed: to dither, or when the quantization came without indices."""
@@ -211,6 +220,7 @@ class _Runner:
             attempt.indices = self._timed(
                 "remap", remap, attempt.pixels, attempt.palette, dither=o.dither, color_space=o.color_space
             )
+            attempt.counts = None  # the quantizer's counts describe its own indices
         return attempt
 
     def attempt(self, pixels: np.ndarray, n_colors: int, *, histogram=None, scale: float = 100.0) -> _Attempt:
@@ -226,11 +236,32 @@ class _Runner:
         return attempt
 
     def measure(self, attempt: _Attempt, *, want_ssim: bool) -> _Attempt:
+        if not want_ssim and _psnr_from_inertia(attempt):
+            attempt.psnr = self._timed("metrics", _inertia_psnr, attempt)
+            return attempt
         attempt.psnr, attempt.ssim = self._timed(
             "metrics", metrics.psnr_ssim, attempt.pixels, attempt.indices,
             _effective_palette(attempt.palette, self.options.output_format), want_ssim=want_ssim,
         )
         return attempt
+
+
+def _psnr_from_inertia(attempt: _Attempt) -> bool:
+    """True when the quantizer's inertia is the PSNR's squared error: RGB, its own (nearest) indices.
+
+    `Quantization.inertia` is the mean over pixels of the squared sRGB distance to each pixel's
+    palette colour, summed exactly over the colour histogram. For RGB that is exactly what PSNR
+    measures (RGBA differs: inertia premultiplies, PSNR composites), so a PSNR search needs no
+    pass over the pixels per attempt.
+    """
+    return attempt.counts is not None and attempt.palette.shape[1] == 3 and attempt.pixels.shape[2] == 3
+
+
+def _inertia_psnr(attempt: _Attempt) -> float:
+    n_pixels = attempt.indices.shape[0] * attempt.indices.shape[1]
+    # The float64 sum over the histogram is of integers below 2**53: rounding recovers it exactly.
+    squared_error = round(attempt.quantization.inertia * n_pixels)
+    return metrics.psnr_from_squared_error(squared_error, n_pixels * 3)
 
 
 def _effective_palette(palette: np.ndarray, output_format: str) -> np.ndarray:
@@ -434,10 +465,18 @@ def compress(
     finish("quantize")
     runner.remap(chosen)
     finish("remap")
-    if chosen.data is None:
+    need_metrics = chosen.psnr is None or chosen.ssim is None
+    if chosen.data is None and need_metrics and o.output_format == "png":
+        # The PNG encoder (zlib) and the metrics (numpy) both release the GIL: run them side by side.
+        with ThreadPoolExecutor(1) as pool:
+            encoding = pool.submit(runner.encode, chosen)
+            runner.measure(chosen, want_ssim=True)
+            encoding.result()
+        need_metrics = False
+    elif chosen.data is None:
         runner.encode(chosen)
     finish("encode")
-    if chosen.psnr is None or chosen.ssim is None:
+    if need_metrics:
         runner.measure(chosen, want_ssim=True)
     finish("metrics")
     timings["total"] = (time.perf_counter() - started) * 1000
@@ -457,7 +496,8 @@ def _result(o, chosen, search_log, target_met, timings, operations, warnings, in
     palette = chosen.palette
     height, width = chosen.indices.shape
     n_pixels = width * height
-    counts = _index_counts(chosen.indices, len(palette))
+    # The quantizer already counted its indices; only remapped (dithered) indices are counted here.
+    counts = chosen.counts if chosen.counts is not None else _index_counts(chosen.indices, len(palette))
     output_bytes = len(chosen.data)
     has_alpha = palette.shape[1] == 4
     stats = CompressStats(

@@ -215,6 +215,51 @@ def test_png_uses_the_smallest_bit_depth(k, bits):
     assert len(image.getcolors()) <= k
 
 
+@pytest.mark.parametrize("k", [2, 4, 16, 256])
+@pytest.mark.parametrize("width", [1, 2, 3, 5, 7, 8, 9, 13])
+def test_png_packs_every_width_and_depth_exactly(k, width):
+    rng = np.random.default_rng(width * 1000 + k)
+    palette = rng.integers(0, 256, (k, 3), dtype=np.uint8)
+    indices = rng.integers(0, k, (3, width), dtype=np.uint8)
+    image = Image.open(io.BytesIO(encode(indices, palette)))
+    assert image.mode == "P" and image.size == (width, 3)
+    assert np.array_equal(np.asarray(image), indices)
+    assert np.array_equal(np.asarray(image.convert("RGB")), palette[indices])
+
+
+def test_png_blocks_and_filters(monkeypatch):
+    import zlib
+
+    from compression.engine import codec
+
+    rng = np.random.default_rng(11)
+    palette = rng.integers(0, 256, (16, 3), dtype=np.uint8)
+    indices = rng.integers(0, 16, (37, 21), dtype=np.uint8)
+    whole = encode(indices, palette)
+    monkeypatch.setattr(codec, "PNG_BLOCK_PIXELS", 50)  # two rows per compressed block
+    blocked = encode(indices, palette)
+    for data in (whole, blocked):
+        assert np.array_equal(np.asarray(Image.open(io.BytesIO(data))), indices)
+        idat = b"".join(body for kind, body in png_chunks(data) if kind == b"IDAT")
+        scanlines = np.frombuffer(zlib.decompress(idat), dtype=np.uint8).reshape(37, 1 + 11)
+        assert not scanlines[:, 0].any()  # filter type None on every row
+
+
+def test_png_keeps_exif_only_when_given():
+    exif = Image.Exif()
+    exif[0x0112] = 1
+    exif[0x010F] = "Camera maker"
+    palette = np.array([[0, 0, 0], [255, 255, 255]], dtype=np.uint8)
+    indices = np.eye(4, dtype=np.uint8)
+    kept = Image.open(io.BytesIO(encode(indices, palette, strip_metadata=False, exif=exif.tobytes())))
+    assert kept.getexif().get(0x010F) == "Camera maker"
+    assert [kind for kind, _ in png_chunks(encode(indices, palette, strip_metadata=False, exif=exif.tobytes()))] == [
+        b"IHDR", b"PLTE", b"eXIf", b"IDAT", b"IEND"
+    ]
+    stripped = encode(indices, palette, exif=exif.tobytes())  # strip_metadata defaults to True
+    assert b"eXIf" not in {kind for kind, _ in png_chunks(stripped)}
+
+
 def test_png_with_alpha_palette_writes_trns_and_round_trips():
     palette = np.array([[0, 0, 0, 0], [255, 0, 0, 128], [0, 255, 0, 255]], dtype=np.uint8)
     indices = np.array([[0, 1, 2], [2, 1, 0]], dtype=np.uint8)

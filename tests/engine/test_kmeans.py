@@ -192,6 +192,19 @@ def test_large_rgb_images_use_the_table_path_and_agree_with_np_unique():
     np.testing.assert_array_equal(histogram.colors[histogram.inverse], px)
 
 
+def test_table_path_ranks_dense_codes_and_the_extreme_colours():
+    # Full-range random colours (every bit of the 64-bit bitmap words in use) plus the first and
+    # last 24-bit codes, and runs of neighbouring codes that share a bitmap word.
+    px = random_image(5, (400, 400, 3))
+    px[0, 0], px[0, 1] = (0, 0, 0), (255, 255, 255)
+    px[1, :64] = np.stack([np.full(64, 7), np.full(64, 9), np.arange(64)], axis=1)
+    histogram = build_histogram(px)
+    expected, inverse, counts = np.unique(px.reshape(-1, 3), axis=0, return_inverse=True, return_counts=True)
+    np.testing.assert_array_equal(histogram.colors, expected)
+    np.testing.assert_array_equal(histogram.counts, counts)
+    np.testing.assert_array_equal(histogram.inverse.ravel(), inverse.ravel())
+
+
 def test_elbow_gives_one_point_per_k_from_one_histogram(kodak_small):
     px = kodak_small[0]
     points = elbow(px, [4, 8, 16], seed=0)
@@ -314,6 +327,71 @@ def test_rejects_bad_pixels(pixels, message):
         quantize(pixels, 4)
 
 
+@pytest.mark.parametrize("ks", [[], 16, "16", [16, 300]])
+def test_elbow_rejects_bad_k_lists(ks):
+    with pytest.raises(InvalidOptions, match="ks must be|n_colors=300"):
+        elbow(random_image(), ks)
+
+
 def test_invalid_options_is_a_value_error():
     with pytest.raises(ValueError):
         quantize(random_image(), 0)
+
+
+# --- internals: the exact nearest-centre search behind Lloyd ----------------------------------
+
+
+def brute_force_two(x, centers):
+    dist = ((x[:, None, :].astype(np.float64) - centers[None, :, :].astype(np.float64)) ** 2).sum(axis=2)
+    ordered = np.sort(dist, axis=1)
+    second = ordered[:, 1] if len(centers) > 1 else np.full(len(x), np.inf)
+    return dist, ordered[:, 0], second
+
+
+@pytest.mark.parametrize("k", [1, 3, 16, 256])
+def test_nearest_two_matches_brute_force_across_scan_buffers(k):
+    from compression.engine.kmeans import _augment, _nearest_two
+
+    rng = np.random.default_rng(k)
+    # 70,000 rows: several GEMM blocks and (for K=256) several scan buffers.
+    x = (rng.integers(0, 256, (70_000, 3)) - 128).astype(np.float32)
+    centers = (rng.integers(0, 256, (k, 3)) - 128).astype(np.float32)
+    labels, d1, d2 = _nearest_two(_augment(x), (x * x).sum(axis=1), centers)
+    dist, best, second = brute_force_two(x, centers)
+    np.testing.assert_allclose(dist[np.arange(len(x)), labels], best, rtol=1e-5, atol=0.05)
+    np.testing.assert_allclose(d1, best, rtol=1e-5, atol=0.05)
+    np.testing.assert_allclose(d2, second, rtol=1e-5, atol=0.05)
+
+
+def test_nearest_two_breaks_exact_ties_towards_the_lower_index():
+    from compression.engine.kmeans import _augment, _nearest_two
+
+    x = np.array([[0, 0, 0], [10, 0, 0], [5, 0, 0]], dtype=np.float32)
+    centers = np.array([[10, 0, 0], [0, 0, 0], [10, 0, 0]], dtype=np.float32)  # a duplicate centre
+    labels, d1, d2 = _nearest_two(_augment(x), (x * x).sum(axis=1), centers)
+    assert labels.tolist() == [1, 0, 0]  # (5,0,0) is 25 from all three: lowest index wins
+    assert d1.tolist() == [0, 0, 25] and d2.tolist() == [100, 0, 25]
+
+
+@pytest.mark.parametrize("k", [2, 16, 64])
+def test_hamerly_moves_keep_every_colour_on_its_nearest_centre_and_sums_exact(k):
+    from compression.engine.kmeans import _Hamerly
+
+    rng = np.random.default_rng(k)
+    x = rng.normal(0, 40, (20_000, 3)).astype(np.float32)
+    weights = rng.integers(1, 50, len(x)).astype(np.float64)
+    state = _Hamerly(x, weights)
+    centers = x[rng.choice(len(x), k, replace=False)].copy()
+    state.assign_full(centers)
+    for step in range(12):
+        # Small drifts (the bounds prune) and, every fourth step, a large jump (they must not).
+        scale = 8.0 if step % 4 == 3 else 0.3
+        centers = (centers + rng.normal(0, scale, centers.shape)).astype(np.float32)
+        state.move(centers)
+        dist, best, _ = brute_force_two(x, centers)
+        np.testing.assert_allclose(dist[np.arange(len(x)), state.labels], best, rtol=1e-5, atol=1e-3)
+        np.testing.assert_allclose(state.cluster_weight, np.bincount(state.labels, weights=weights, minlength=k))
+        sums = np.stack([np.bincount(state.labels, weights=weights * x[:, j], minlength=k) for j in range(3)], axis=1)
+        np.testing.assert_allclose(state.cluster_sum, sums, rtol=1e-9, atol=1e-6)
+        # Every stored bound still holds: upper >= distance to the centre.
+        assert (state.upper + 1e-3 >= np.sqrt(dist[np.arange(len(x)), state.labels])).all()

@@ -53,6 +53,64 @@ def test_strips_do_not_change_the_result(monkeypatch):
     assert whole == pytest.approx(structural_similarity(a, b, channel_axis=-1, data_range=255), abs=1e-5)
 
 
+@pytest.mark.parametrize("channels", [3, 4])
+def test_tiles_do_not_change_the_result(monkeypatch, channels):
+    rng = np.random.default_rng(6)
+    a = rng.integers(0, 256, (41, 67, channels), dtype=np.uint8)
+    palette = rng.integers(0, 256, (5, channels), dtype=np.uint8)
+    indices = rng.integers(0, 5, (41, 67), dtype=np.uint8)
+    whole = metrics.psnr_ssim(a, indices, palette)
+    # Tiny strips and column tiles: every tile edge, the overlap and the last narrow tile are hit.
+    monkeypatch.setattr(metrics, "STRIP_ROWS", 4)
+    monkeypatch.setattr(metrics, "TILE_COLUMNS", 9)
+    tiled = metrics.psnr_ssim(a, indices, palette)
+    assert tiled[0] == whole[0]
+    assert tiled[1] == pytest.approx(whole[1], abs=1e-12)
+    assert metrics.psnr_ssim(a, indices, palette, want_ssim=False)[0] == whole[0]
+
+
+def test_threads_do_not_change_the_result(monkeypatch):
+    rng = np.random.default_rng(9)
+    original = rng.integers(0, 256, (53, 40, 3), dtype=np.uint8)
+    palette = rng.integers(0, 256, (9, 3), dtype=np.uint8)
+    indices = rng.integers(0, 9, (53, 40), dtype=np.uint8)
+    monkeypatch.setattr(metrics, "STRIP_ROWS", 6)
+    monkeypatch.setattr(metrics, "THREADS", 1)
+    single = metrics.psnr_ssim(original, indices, palette)
+    monkeypatch.setattr(metrics, "THREADS", 2)
+    monkeypatch.setattr(metrics, "THREAD_MIN_PIXELS", 0)
+    threaded = metrics.psnr_ssim(original, indices, palette)
+    assert threaded[0] == single[0]
+    assert threaded[1] == pytest.approx(single[1], abs=1e-12)
+    reference = structural_similarity(original, palette[indices], channel_axis=-1, data_range=255)
+    assert threaded[1] == pytest.approx(reference, abs=1e-5)
+
+
+def test_ssim_agrees_with_scikit_image_on_wide_tiled_images(monkeypatch):
+    a, b = gradient(30, 700), noise(30, 700, seed=7)
+    monkeypatch.setattr(metrics, "TILE_COLUMNS", 100)
+    reference = structural_similarity(a, b, channel_axis=-1, data_range=255)
+    assert metrics.ssim(a, b) == pytest.approx(reference, abs=1e-5)
+    assert metrics.psnr(a, b) == pytest.approx(direct_psnr(a, b), abs=1e-9)
+
+
+def test_psnr_from_squared_error_by_hand():
+    # 3 values, squared errors 1 + 1 + 0 -> MSE 2/3
+    assert metrics.psnr_from_squared_error(2, 3) == pytest.approx(10 * math.log10(255**2 / (2 / 3)), abs=1e-12)
+    assert metrics.psnr_from_squared_error(0, 3) == math.inf
+
+
+def test_rgba_palette_form_equals_the_materialised_image():
+    rng = np.random.default_rng(8)
+    palette = rng.integers(0, 256, (7, 4), dtype=np.uint8)
+    palette[0, 3], palette[1, 3] = 0, 255
+    indices = rng.integers(0, 7, (20, 31), dtype=np.uint8)
+    original = rng.integers(0, 256, (20, 31, 4), dtype=np.uint8)
+    psnr, ssim = metrics.psnr_ssim(original, indices, palette)
+    assert psnr == metrics.psnr(original, palette[indices])
+    assert ssim == pytest.approx(metrics.ssim(original, palette[indices]), abs=1e-12)
+
+
 def test_palette_form_equals_the_materialised_image():
     rng = np.random.default_rng(4)
     palette = rng.integers(0, 256, (6, 3), dtype=np.uint8)

@@ -153,6 +153,24 @@ def test_palette_shares_match_the_output_pixels(small_photo):
         assert (pixels == color).all(axis=1).mean() == pytest.approx(entry.share)
 
 
+def test_png_encoded_beside_the_metrics_gives_the_same_figures(small_photo):
+    # PNG output encodes in a thread while the metrics run; WebP runs the stages one after the other.
+    png = compress(small_photo, CompressOptions(n_colors=8))
+    webp = compress(small_photo, CompressOptions(n_colors=8, output_format="webp"))
+    assert (png.stats.psnr, png.stats.ssim) == (webp.stats.psnr, webp.stats.ssim)
+    assert png.stats.timings_ms["encode"] > 0 and png.stats.timings_ms["metrics"] > 0
+    assert np.array_equal(np.asarray(decoded(png).convert("RGB")), np.asarray(decoded(webp).convert("RGB")))
+
+
+def test_dithered_palette_shares_count_the_remapped_pixels(small_photo):
+    # Dithering replaces the quantizer's indices, so its counts no longer apply.
+    result = compress(small_photo, CompressOptions(n_colors=4, dither=1.0))
+    image = decoded(result)
+    counts = np.bincount(np.asarray(image).reshape(-1), minlength=len(result.stats.palette))
+    shares = [entry.share for entry in result.stats.palette]
+    assert shares == pytest.approx(list(counts / counts.sum()))
+
+
 def test_few_colours_come_back_losslessly():
     pixels = stripes(30, 20, [(255, 0, 0), (0, 255, 0), (0, 0, 255)])
     result = compress(encode_png(pixels), CompressOptions(n_colors=16))
@@ -263,6 +281,22 @@ def test_target_psnr_picks_the_smallest_k(small_photo):
     below = [a for a in stats.attempts if a.n_colors == chosen - 1]
     assert below and below[0].psnr < target  # K-1 was tried and falls short
     assert compress(small_photo, CompressOptions(n_colors=chosen - 1)).stats.psnr < target
+
+
+def test_psnr_search_attempts_equal_the_full_metric(small_photo, monkeypatch):
+    # Searches take PSNR from the quantizer's inertia; it must equal the pixel-by-pixel figure.
+    from compression.engine import metrics
+
+    passes = []
+    full_metrics = metrics.psnr_ssim
+    monkeypatch.setattr(metrics, "psnr_ssim", lambda *a, **kw: passes.append(kw) or full_metrics(*a, **kw))
+    result = compress(small_photo, CompressOptions(n_colors=32, target_psnr=28.0))
+    assert len(result.stats.attempts) >= 3
+    assert passes == [{"want_ssim": True}]  # only the chosen result's SSIM reads the pixels
+    monkeypatch.undo()
+    for attempt in result.stats.attempts:
+        full = compress(small_photo, CompressOptions(n_colors=attempt.n_colors)).stats.psnr
+        assert attempt.psnr == pytest.approx(full, abs=1e-9)
 
 
 def test_target_ssim_and_unreachable_target(small_photo):
