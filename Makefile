@@ -7,7 +7,7 @@ BASE_PYTHON := $(shell (pyenv which python || $$HOME/.pyenv/bin/pyenv which pyth
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test venv system-deps bench hardening clean
+.PHONY: run test venv system-deps static bench hardening clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@test -x $(PY) || { test -n "$(BASE_PYTHON)" || { echo "Python 3.13 not found: install it (pyenv install 3.13.0)"; exit 1; }; $(BASE_PYTHON) -m venv $(VENV); }
@@ -24,15 +24,19 @@ system-deps:
 		else echo "Install Debian's chromium and pngquant (sudo apt-get install chromium pngquant)"; exit 1; fi; \
 	fi
 
+# Collected static files: gunicorn serves them through whitenoise's manifest, so every command
+# that starts gunicorn (run, the serve/load/fault tests) needs them.
+static: venv
+	SECRET_KEY=collectstatic-only $(PY) manage.py collectstatic --noinput -v 0
+
 .run/secret_key:
 	@mkdir -p .run && $(BASE_PYTHON) -c "import secrets; print(secrets.token_urlsafe(50))" > $@ && chmod 600 $@
 
-run: venv .run/secret_key
+run: venv static .run/secret_key
 	SECRET_KEY_FILE=.run/secret_key $(PY) manage.py migrate --noinput
-	SECRET_KEY_FILE=.run/secret_key $(PY) manage.py collectstatic --noinput -v 0
 	SECRET_KEY_FILE=.run/secret_key $(PY) manage.py serve --host $(HOST) --port $(PORT)
 
-test: venv system-deps
+test: venv system-deps static
 	SECRET_KEY=insecure-test-key $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 bench: venv system-deps
@@ -40,7 +44,7 @@ bench: venv system-deps
 
 # The slow hardening checks (issue 6), bounded in count and time: a load run against gunicorn and
 # workers on loopback, then PostgreSQL restarted under live web and workers (needs PostgreSQL).
-hardening: venv
+hardening: venv static
 	SECRET_KEY=insecure-bench-key $(PY) bench/load.py --users 20 --images 10 --direct 1 --phase3-direct 2 --duration-limit 600
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test} SECRET_KEY=insecure-bench-key $(PY) bench/faults.py --timeout 240
 

@@ -139,7 +139,7 @@ def test_pixel_limit_is_checked_from_the_header_at_the_configured_limit(alice_ap
 
 
 MEMORY_PROBE = r"""
-import io, json, os, resource, sys, time
+import io, json, os, sys, time
 sys.path.insert(0, sys.argv[1])
 os.environ["DJANGO_SETTINGS_MODULE"] = "compressor_site.settings"
 import django
@@ -152,7 +152,13 @@ import numpy as np
 from PIL import Image
 
 def rss_mb():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # VmHWM: this process's peak resident set. Not ru_maxrss, which Linux carries over from the
+    # parent across exec (a 500 MB pytest parent would give the probe a 500 MB "baseline").
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 user = get_user_model().objects.create_user("probe", password="x")
 client = APIClient()
@@ -198,7 +204,7 @@ def run_memory_probe(tmp_path, names) -> dict:
 def test_refusing_bombs_keeps_the_process_under_500_mb(tmp_path):
     """A fresh process (test settings, SQLite, local media) posts each bomb to every upload path.
 
-    ru_maxrss is the process's lifetime peak, so `peak_mb` is an upper bound of what refusing the
+    VmHWM is the process's lifetime peak, so `peak_mb` is an upper bound of what refusing the
     bombs cost; the warm-up with a small image first makes `baseline_mb` include Django, numpy and
     Pillow. The bomb files are read into memory whole (at most 1.1 MB each).
     """
