@@ -34,7 +34,6 @@ ADMIN_OBJECTS = {
     "api/apitoken": "token",
     "auth/user": "user",
     "auth/group": None,
-    "authtoken/tokenproxy": None,
     "django_tasks_database/dbtaskresult": None,
 }
 # Endpoints that take alice's ids in the query or body rather than the path.
