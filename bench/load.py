@@ -20,6 +20,9 @@ Phase 2: one job on the 24 MP photo (large/rachel-hisko-...jpg); while it runs, 
 session fetches the history page and a token client the API job list, alternately; p95 of each
 (goal: under 200 ms).
 
+Phase 3 (`--phase3-direct N`): N concurrent `compress-direct` calls on the 24 MP photo while the
+same pages are sampled. Reported, not a goal: those calls run the engine in the web processes.
+
 Everything is bounded: `--duration-limit` seconds for the whole run (unfinished jobs then count
 as failures) and every request has a timeout. Exit status 1 if a check fails. Prints a markdown
 table. Processes started here are stopped here (SIGTERM, then SIGKILL after 30 s).
@@ -504,9 +507,10 @@ def main() -> int:
         print(f"| phase 3: {args.phase3_direct} concurrent 24 MP compress-direct | statuses {three['outcomes']}, "
               f"{three['samples']} page samples meanwhile |")
         print(f"| peak RSS web after phase 3 | {rss3['web']['max_mb']:.0f} MB |")
-        for endpoint, values in three["recorder"].samples.items():
-            if "running" in endpoint and percentile(values, 95) > 0.2:
-                failures.append(f"{endpoint}: p95 {percentile(values, 95) * 1000:.0f} ms > 200 ms (goal)")
+        if any(status != 200 for status in three["outcomes"]):
+            failures.append(f"phase 3 compress-direct statuses {three['outcomes']}")
+        # Reported, not a pass/fail goal: synchronous compress-direct runs the engine inside the web
+        # processes, so two 24 MP calls at once compete with pages for both cores (docs/hardening.md).
     print()
     print("\n".join(table([one["recorder"]] + ([two["recorder"]] if two else []) + ([three["recorder"]] if three else []))))
     print()
