@@ -38,7 +38,7 @@ import numpy as np
 from PIL import Image
 
 from . import codec
-from .dimensions import RESAMPLE, apply_geometry
+from .dimensions import RESAMPLE, apply_options_geometry
 from .errors import InvalidOptions
 from .kmeans import build_histogram, quantize_histogram
 from .options import CompressOptions
@@ -183,16 +183,7 @@ def _size_curve(data: bytes, ks: list[int], o: CompressOptions, max_pixels: int)
     decoded = codec.decode(data, max_pixels=o.max_pixels)
     image = codec.normalize_image(decoded)
     del decoded, data
-    image, _ = apply_geometry(
-        image,
-        crop_box=o.crop_box,
-        scale_percent=o.scale_percent,
-        resize_mode=o.resize_mode,
-        width=o.width,
-        height=o.height,
-        allow_upscale=o.allow_upscale,
-        background=o.background,
-    )
+    image, _ = apply_options_geometry(image, o)
     if image.mode == "RGBA" and image.getextrema()[3][0] == codec.FULLY_OPAQUE:
         image = image.convert("RGB")  # as `compress` does: no alpha channel when nothing is transparent
     width, height = image.size

@@ -12,7 +12,7 @@ from __future__ import annotations
 from PIL import Image
 
 from .errors import InvalidOptions
-from .options import CropBox
+from .options import CompressOptions, CropBox
 from .presets import RESIZE_MODE_KEYS
 
 RESAMPLE = Image.Resampling.LANCZOS
@@ -47,6 +47,20 @@ def _resize(image: Image.Image, size: tuple[int, int], label: str, operations: l
         f"resized {_size_text(*image.size)} → {_size_text(*size)} ({label})"
     )
     return image.resize(size, RESAMPLE)
+
+
+def apply_options_geometry(image: Image.Image, options: CompressOptions) -> tuple[Image.Image, list[str]]:
+    """`apply_geometry` with the geometry fields of `options` (what compress and size_curve do)."""
+    return apply_geometry(
+        image,
+        crop_box=options.crop_box,
+        scale_percent=options.scale_percent,
+        resize_mode=options.resize_mode,
+        width=options.width,
+        height=options.height,
+        allow_upscale=options.allow_upscale,
+        background=options.background,
+    )
 
 
 def apply_geometry(

@@ -26,7 +26,7 @@ import numpy as np
 from PIL import Image
 
 from . import codec, metrics, target_size
-from .dimensions import apply_geometry, check_crop_box
+from .dimensions import apply_options_geometry, check_crop_box
 from .errors import InvalidOptions
 from .kmeans import build_histogram, quantize, quantize_histogram
 from .options import CompressOptions, CompressResult, CompressStats, PaletteEntry, SearchAttempt
@@ -427,16 +427,7 @@ def compress(
     # geometry
     stage_start = time.perf_counter()
     _validate_against_image(o, original_width, original_height)
-    image, geometry_operations = apply_geometry(
-        image,
-        crop_box=o.crop_box,
-        scale_percent=o.scale_percent,
-        resize_mode=o.resize_mode,
-        width=o.width,
-        height=o.height,
-        allow_upscale=o.allow_upscale,
-        background=o.background,
-    )
+    image, geometry_operations = apply_options_geometry(image, o)
     operations = normalise_operations + geometry_operations
     if geometry_operations and image.mode == "RGBA" and image.getextrema()[3][0] == codec.FULLY_OPAQUE:
         image = image.convert("RGB")  # e.g. a crop that kept only opaque pixels
