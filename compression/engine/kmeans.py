@@ -93,8 +93,10 @@ _PIXEL_BLOCK = 1 << 17
 # (65536 x GEMM_MULTITHREAD_THRESHOLD 4), so each GEMM runs on one thread. Threaded GEMMs with an
 # inner dimension of 4 were up to 50x slower on the shared 2-core machine.
 _GEMM_SINGLE_THREAD_WORK = 1 << 18
-# Distances scanned per argmin/min pass in `_nearest_two` (a 4 MB float32 buffer).
+# Distances scanned per argmin pass in `_nearest_two` (a 4 MB float32 buffer).
 _SCAN_ELEMENTS = 1 << 20
+# Up to this K, `_nearest_two` lays distances out centres by points (see there).
+_CENTERS_BY_POINTS_MAX_K = 64
 # Below this many pixels, np.unique beats the 2^24-entry lookup table for RGB.
 _RGB_TABLE_MIN_PIXELS = 1 << 17
 # sRGB-space channels of an RGBA colour are premultiplied by alpha / 255.
@@ -776,37 +778,51 @@ def _nearest(xa, ca):
 
 
 def _nearest_two(xa, xsq, centers):
-    """Nearest centre (intp) and squared distances to the nearest two, block by block.
+    """Nearest centre (intp) and squared distance to the second nearest, block by block.
 
     xa: (n, d+1) float32 from `_augment`; xsq: (n,) squared norms; centers: (k, d).
-    Single-threaded GEMM blocks are written into one buffer of about `_SCAN_ELEMENTS` distances,
-    which is then scanned once (the per-call overhead of tiny blocks dominated at K=256).
+    Each block of distances comes from one single-threaded GEMM. numpy's min along a short last
+    axis is several times slower than its argmin, and a min along the first axis is vectorised
+    across columns, so the two nearest are found in whichever layout is faster for this K
+    (measured: centres by points up to `_CENTERS_BY_POINTS_MAX_K`, points by centres above).
     """
     n = len(xa)
     ca = _augment_centers(centers)
     k = ca.shape[1]
     labels = np.empty(n, dtype=np.intp)
-    d1 = np.empty(n, dtype=np.float32)
     d2 = np.empty(n, dtype=np.float32)
+    if k == 1:
+        labels[:] = 0
+        d2[:] = np.inf
+        return labels, d2
     block = max(64, _GEMM_SINGLE_THREAD_WORK // ca.size)
-    chunk = max(block, (_SCAN_ELEMENTS // k) // block * block)
-    buffer = np.empty((min(chunk, n), k), dtype=np.float32)
-    for start, stop in _blocks(n, chunk):
-        dist = buffer[: stop - start]
-        for a, b in _blocks(stop - start, block):
-            np.matmul(xa[start + a : start + b], ca, out=dist[a:b])
-        best = dist.argmin(axis=1)
-        rows = np.arange(stop - start)
-        d1[start:stop] = dist[rows, best]
-        if k > 1:
+    if k <= _CENTERS_BY_POINTS_MAX_K:
+        # dist[c, i]: the nearest is the first row equal to the column minimum (argmax of the
+        # equality is faster than argmin along the first axis, and keeps the lowest index on ties).
+        cat = np.ascontiguousarray(ca.T)
+        buffer = np.empty((k, min(block, n)), dtype=np.float32)
+        for start, stop in _blocks(n, block):
+            dist = buffer[:, : stop - start]
+            np.matmul(cat, xa[start:stop].T, out=dist)
+            best = (dist == dist.min(axis=0)).argmax(axis=0)
+            dist[best, np.arange(stop - start)] = np.inf
+            dist.min(axis=0, out=d2[start:stop])
+            labels[start:stop] = best
+    else:
+        # dist[i, c], GEMM blocks written into one scan buffer of about `_SCAN_ELEMENTS`.
+        chunk = max(block, (_SCAN_ELEMENTS // k) // block * block)
+        buffer = np.empty((min(chunk, n), k), dtype=np.float32)
+        for start, stop in _blocks(n, chunk):
+            dist = buffer[: stop - start]
+            for a, b in _blocks(stop - start, block):
+                np.matmul(xa[start + a : start + b], ca, out=dist[a:b])
+            best = dist.argmin(axis=1)
+            rows = np.arange(stop - start)
             dist[rows, best] = np.inf
-            d2[start:stop] = dist.min(axis=1)
-        else:
-            d2[start:stop] = np.inf
-        labels[start:stop] = best
-    d1 += xsq
+            d2[start:stop] = dist[rows, dist.argmin(axis=1)]
+            labels[start:stop] = best
     d2 += xsq
-    return labels, d1, d2
+    return labels, d2
 
 
 class _Hamerly:
@@ -842,7 +858,7 @@ class _Hamerly:
     def assign_full(self, centers):
         self.centers = centers.astype(np.float32)
         n, k = len(self.x), len(centers)
-        self.labels, _, d2 = _nearest_two(self.xa, self.xsq, self.centers)
+        self.labels, d2 = _nearest_two(self.xa, self.xsq, self.centers)
         # Snapshots with the cumulative shifts folded in (one array each, fewer gathers per
         # iteration): upper = u0 + cum_shift[label], lower = l0 - cum_max.
         self.u0 = self._exact_distance(slice(None), self.labels).astype(np.float64)
@@ -913,7 +929,7 @@ class _Hamerly:
         if pos.size:
             rows = due[pos]
             old_labels = labels[pos]
-            new_labels, _, d2 = _nearest_two(self.xa[rows], self.xsq[rows], new_centers)
+            new_labels, d2 = _nearest_two(self.xa[rows], self.xsq[rows], new_centers)
             new_lower = np.sqrt(np.maximum(d2 - self.slack, 0.0))
             labels[pos] = new_labels
             upper[pos] = self._exact_distance(rows, new_labels)

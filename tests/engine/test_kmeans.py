@@ -348,29 +348,30 @@ def brute_force_two(x, centers):
     return dist, ordered[:, 0], second
 
 
-@pytest.mark.parametrize("k", [1, 3, 16, 256])
-def test_nearest_two_matches_brute_force_across_scan_buffers(k):
+@pytest.mark.parametrize("k", [1, 3, 16, 64, 65, 256])
+def test_nearest_two_matches_brute_force_in_both_layouts_across_scan_buffers(k):
     from compression.engine.kmeans import _augment, _nearest_two
 
     rng = np.random.default_rng(k)
     # 70,000 rows: several GEMM blocks and (for K=256) several scan buffers.
     x = (rng.integers(0, 256, (70_000, 3)) - 128).astype(np.float32)
     centers = (rng.integers(0, 256, (k, 3)) - 128).astype(np.float32)
-    labels, d1, d2 = _nearest_two(_augment(x), (x * x).sum(axis=1), centers)
+    labels, d2 = _nearest_two(_augment(x), (x * x).sum(axis=1), centers)
     dist, best, second = brute_force_two(x, centers)
     np.testing.assert_allclose(dist[np.arange(len(x)), labels], best, rtol=1e-5, atol=0.05)
-    np.testing.assert_allclose(d1, best, rtol=1e-5, atol=0.05)
     np.testing.assert_allclose(d2, second, rtol=1e-5, atol=0.05)
 
 
-def test_nearest_two_breaks_exact_ties_towards_the_lower_index():
+@pytest.mark.parametrize("n_far", [0, 100])  # K=3 and K=103: both distance layouts
+def test_nearest_two_breaks_exact_ties_towards_the_lower_index(n_far):
     from compression.engine.kmeans import _augment, _nearest_two
 
     x = np.array([[0, 0, 0], [10, 0, 0], [5, 0, 0]], dtype=np.float32)
     centers = np.array([[10, 0, 0], [0, 0, 0], [10, 0, 0]], dtype=np.float32)  # a duplicate centre
-    labels, d1, d2 = _nearest_two(_augment(x), (x * x).sum(axis=1), centers)
+    centers = np.vstack([centers, np.full((n_far, 3), 120, dtype=np.float32)])  # never nearest
+    labels, d2 = _nearest_two(_augment(x), (x * x).sum(axis=1), centers)
     assert labels.tolist() == [1, 0, 0]  # (5,0,0) is 25 from all three: lowest index wins
-    assert d1.tolist() == [0, 0, 25] and d2.tolist() == [100, 0, 25]
+    assert d2.tolist() == [100, 0, 25]
 
 
 @pytest.mark.parametrize("k", [2, 16, 64])
