@@ -19,11 +19,11 @@ fully transparent pixels count by what is seen, not by their hidden colour value
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+
+from .threads import THREADS, pool
 
 DATA_RANGE = 255
 SSIM_WINDOW = 7
@@ -32,9 +32,8 @@ SSIM_K2 = 0.03
 STRIP_ROWS = 48  # output rows per strip
 TILE_COLUMNS = 512  # SSIM windows per tile row: a tile's planes stay in cache
 ALPHA_BACKGROUND = 128
-# numpy releases the GIL inside ufunc loops, so strips run in parallel on a second core: 1.2-1.45x
-# less wall time for the metrics of the 24 MP photo on a shared 2-core machine, CPU time +0-30%.
-THREADS = min(2, os.cpu_count() or 1)
+# Strips run in parallel (see `threads`): 1.2-1.45x less wall time for the metrics of the 24 MP
+# photo on a shared 2-core machine, CPU time +0-30%.
 THREAD_MIN_PIXELS = 1 << 20  # below ~1 MP the thread start-up is not worth it
 
 _NP = SSIM_WINDOW * SSIM_WINDOW
@@ -209,8 +208,8 @@ def _strip_metrics(fill_a: Filler, fill_b: Filler, height: int, width: int, want
     if n_threads > 1 and len(strips) > 1:
         # Interleaved strips: both threads walk down the image together; each has its own buffers.
         parts = [strips[i::n_threads] for i in range(n_threads)]
-        with ThreadPoolExecutor(n_threads) as pool:
-            results = list(pool.map(lambda part: _rows_metrics(fill_a, fill_b, height, width, can_ssim, part), parts))
+        with pool() as executor:
+            results = list(executor.map(lambda part: _rows_metrics(fill_a, fill_b, height, width, can_ssim, part), parts))
     else:
         results = [_rows_metrics(fill_a, fill_b, height, width, can_ssim, strips)]
     squared_error = sum(r[0] for r in results)
