@@ -80,7 +80,7 @@ import numpy as np
 from .colorspace import _oklab_to_srgb, _srgb_to_oklab
 from .errors import InvalidOptions
 from .presets import COLOR_SPACES, MAX_COLORS, MIN_COLORS
-from .threads import map_parts, pool
+from .threads import run_parts, split
 
 # Coarse-to-fine levels: k-means++ runs on the first, Lloyd on each, then on every colour.
 LEVEL_MAX_POINTS = (1 << 13, 1 << 16, 1 << 19)
@@ -101,6 +101,8 @@ _CENTERS_BY_POINTS_MAX_K = 64
 # Lloyd's per-point work is split over threads from this many points per thread (below, the
 # hand-off costs more than it saves: 1.2x at 10,000 points, 1.8x at 40,000).
 _PARALLEL_MIN_POINTS = 1 << 14
+# Per-pixel passes (blocks of `_PIXEL_BLOCK`) are split over threads from this many blocks each.
+_PARALLEL_MIN_BLOCKS = 4
 # Below this many pixels, np.unique beats the 2^24-entry lookup table for RGB.
 _RGB_TABLE_MIN_PIXELS = 1 << 17
 # sRGB-space channels of an RGBA colour are premultiplied by alpha / 255.
@@ -396,7 +398,8 @@ def _pack_codes(pixels: np.ndarray) -> np.ndarray:
     n_channels = pixels.shape[2]
     flat = pixels.reshape(-1, n_channels)
     codes = np.empty(flat.shape[0], dtype=np.uint32)
-    for start, stop in _blocks(flat.shape[0]):
+
+    def pack(start, stop):
         block = flat[start:stop]
         out = codes[start:stop]
         out[:] = block[:, 0]
@@ -405,12 +408,24 @@ def _pack_codes(pixels: np.ndarray) -> np.ndarray:
             out |= block[:, channel]
         if n_channels == 4:
             out[block[:, 3] == 0] = 0
+
+    _for_each_block(flat.shape[0], pack)
     return codes
 
 
 def _blocks(n: int, size: int = _PIXEL_BLOCK):
     """(start, stop) of consecutive blocks covering range(n)."""
     return ((start, min(start + size, n)) for start in range(0, n, size))
+
+
+def _for_each_block(n: int, work, size: int = _PIXEL_BLOCK) -> list:
+    """[work(start, stop) for each block of `_blocks(n, size)`], the blocks shared between threads.
+
+    `work` must only write its own block's rows (or values that every thread writes alike).
+    """
+    bounds = np.array(list(_blocks(n, size)), dtype=np.intp).reshape(-1, 2)
+    parts = run_parts(lambda part: [work(int(a), int(b)) for a, b in part], split(bounds, _PARALLEL_MIN_BLOCKS))
+    return [result for part in parts for result in part]
 
 
 def _unpack_codes(codes: np.ndarray, n_channels: int) -> np.ndarray:
@@ -436,26 +451,39 @@ def _build_histogram(pixels: np.ndarray, color_space: str) -> ColorHistogram:
         # A colour's row is its rank among the present codes: the set bits below it, from a 2 MB
         # bitmap (per-word prefix counts plus a popcount), not from a 64 MB int32 lookup table.
         seen = np.zeros(1 << 24, dtype=np.bool_)
-        for start, stop in _blocks(codes.size):
-            seen[codes[start:stop].astype(np.intp)] = True
+
+        def mark(start, stop):
+            seen[codes[start:stop].astype(np.intp)] = True  # threads only ever write True
+
+        _for_each_block(codes.size, mark)
         distinct = np.flatnonzero(seen).astype(np.uint32)
         words = np.packbits(seen, bitorder="little").view(np.uint64)
         del seen
         prefix = np.zeros(words.size, dtype=np.int32)
         np.cumsum(np.bitwise_count(words[:-1]), out=prefix[1:])
         one = np.uint64(1)
-        for start, stop in _blocks(codes.size):
+
+        def rank(start, stop):
             block = codes[start:stop]
             word = (block >> 6).astype(np.intp)
             below = words[word] & ((one << (block & 63).astype(np.uint64)) - one)
             inverse[start:stop] = prefix[word] + np.bitwise_count(below)
+
+        _for_each_block(codes.size, rank)
     else:
         distinct = np.unique(codes)
-        for start, stop in _blocks(codes.size):
+
+        def rank(start, stop):
             inverse[start:stop] = np.searchsorted(distinct, codes[start:stop])
-    counts = np.zeros(distinct.size, dtype=np.int64)
-    for start, stop in _blocks(codes.size, 1 << 22):
-        counts += np.bincount(inverse[start:stop].astype(np.intp), minlength=distinct.size)
+
+        _for_each_block(codes.size, rank)
+    counts = sum(
+        _for_each_block(
+            codes.size,
+            lambda start, stop: np.bincount(inverse[start:stop].astype(np.intp), minlength=distinct.size),
+            1 << 22,
+        )
+    )
     colors = _unpack_codes(distinct, n_channels)
     transparent_index = 0 if n_channels == 4 and colors[0, 3] == 0 else None
     return ColorHistogram(
@@ -472,8 +500,11 @@ def _labels_to_indices(labels8: np.ndarray, inverse: np.ndarray) -> np.ndarray:
     """(n,) uint8 per distinct colour -> (H, W) uint8 per pixel, block by block."""
     out = np.empty(inverse.size, dtype=np.uint8)
     flat = inverse.reshape(-1)
-    for start, stop in _blocks(flat.size):
+
+    def gather(start, stop):
         out[start:stop] = labels8[flat[start:stop].astype(np.intp)]
+
+    _for_each_block(flat.size, gather)
     return out.reshape(inverse.shape)
 
 
@@ -547,12 +578,11 @@ def _quantize_histogram(
         points = histogram.features[first:]
         weights = counts[first:].astype(np.float64)
         rng = np.random.default_rng(seed)
-        with pool() as executor:
-            centers, state, n_iter, converged, history = _kmeans(points, weights, slots, max_iter, tol, rng, executor)
-            palette = _centers_to_palette(centers + state.mean, histogram.color_space, n_channels)
-            # Re-assign to the rounded palette: the indices must be the nearest entry of what we ship.
-            rounded = _features(palette, histogram.color_space).astype(np.float32) - state.mean
-            state.move(rounded)
+        centers, state, n_iter, converged, history = _kmeans(points, weights, slots, max_iter, tol, rng)
+        palette = _centers_to_palette(centers + state.mean, histogram.color_space, n_channels)
+        # Re-assign to the rounded palette: the indices must be the nearest entry of what we ship.
+        rounded = _features(palette, histogram.color_space).astype(np.float32) - state.mean
+        state.move(rounded)
         used_rows = np.flatnonzero(np.bincount(state.labels, minlength=len(palette)))
         # Drop entries that are unused or duplicated by rounding; a duplicate's colours go to its
         # twin (same colour, same distance). Kept entries stay in their original order.
@@ -608,10 +638,8 @@ def _quantize_histogram(
 # ---------------------------------------------------------------------------------------------
 
 
-def _kmeans(points, weights, k, max_iter, tol, rng, executor=None):
+def _kmeans(points, weights, k, max_iter, tol, rng):
     """Weighted K-Means on distinct colours. Assumes validated input with len(points) > k.
-
-    `executor` (a `threads.pool()`, optional) runs the per-point work of large levels in parallel.
 
     Returns (centers (k, d) float32 relative to state.mean, state, n_iter, converged, history);
     `state` holds the labels of the returned centres and can move them (the rounded palette).
@@ -619,7 +647,7 @@ def _kmeans(points, weights, k, max_iter, tol, rng, executor=None):
     total = weights.sum()
     mean = (np.array([_dot(column, weights) for column in points.T]) / total).astype(np.float32)
     x = points - mean
-    full = _Hamerly(x, weights, executor)
+    full = _Hamerly(x, weights)
     full.mean = mean
     # Mean per-channel variance = weighted mean of ||x - mean||^2 over the channels.
     tol_abs = float(_dot(full.xsq, weights)) / total / x.shape[1] * tol
@@ -630,7 +658,7 @@ def _kmeans(points, weights, k, max_iter, tol, rng, executor=None):
     # Several k-means++ starts on the coarsest level (cheap there); the best one is refined.
     best = None
     for _ in range(COARSE_INITS if len(levels[0][0]) < len(x) else 1):
-        state = _Hamerly(*levels[0], executor)
+        state = _Hamerly(*levels[0])
         start = _kmeans_plusplus(*levels[0], k, rng)
         found, _, _, _ = _lloyd(state, start, max_iter, tol_abs)
         score = state.inertia(found)
@@ -638,7 +666,7 @@ def _kmeans(points, weights, k, max_iter, tol, rng, executor=None):
             best = (score, found)
     centers = best[1]
     for points_l, weights_l in levels[1:]:
-        centers, _, _, _ = _lloyd(_Hamerly(points_l, weights_l, executor), centers, max_iter, tol_abs)
+        centers, _, _, _ = _lloyd(_Hamerly(points_l, weights_l), centers, max_iter, tol_abs)
     centers, n_iter, converged, history = _lloyd(full, centers, max_iter, tol_abs)
     return centers, full, n_iter, converged, history
 
@@ -849,12 +877,11 @@ class _Hamerly:
     of several passes over every point.
     """
 
-    def __init__(self, x, weights, executor=None):
+    def __init__(self, x, weights):
         self.x = x
         self.xa = _augment(x)
         self.xt = np.ascontiguousarray(x.T)
         self.weights = weights
-        self.executor = executor
         self.mean = None
         self.xsq = np.einsum("ij,ij->i", x, x)
         self.weighted_xt = self.xt * weights
@@ -877,7 +904,7 @@ class _Hamerly:
             self.u0[rows] = self._exact_distance(rows, labels)
             self.l0[rows] = np.sqrt(np.maximum(d2 - self.slack, 0.0))
 
-        map_parts(self.executor, assign, np.arange(n), _PARALLEL_MIN_POINTS)
+        run_parts(assign, split(np.arange(n), _PARALLEL_MIN_POINTS))
         # Snapshots with the cumulative shifts folded in (one array each, fewer gathers per
         # iteration): upper = u0 + cum_shift[label], lower = l0 - cum_max.
         self.cum_shift = np.zeros(k)
@@ -933,9 +960,9 @@ class _Hamerly:
             between += (cj[:, None] - cj[None, :]) ** 2
         np.fill_diagonal(between, np.inf)
         half_gap = (0.5 * np.sqrt(between.min(axis=1))).astype(np.float32)
-        # The due points are examined in parts on the executor's threads (disjoint rows); the
-        # cluster sums are updated afterwards, in this thread.
-        parts = map_parts(self.executor, lambda part: self._examine(part, half_gap), due, _PARALLEL_MIN_POINTS)
+        # The due points are examined in parts on two threads (disjoint rows); the cluster sums
+        # are updated afterwards, in this thread.
+        parts = run_parts(lambda part: self._examine(part, half_gap), split(due, _PARALLEL_MIN_POINTS))
         moved, old, new = (np.concatenate(column) for column in zip(*parts))
         if moved.size:
             self._transfer(moved, old, new, k)

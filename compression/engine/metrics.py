@@ -23,7 +23,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .threads import THREADS, pool
+from .threads import THREADS, run_parts
 
 DATA_RANGE = 255
 SSIM_WINDOW = 7
@@ -208,8 +208,7 @@ def _strip_metrics(fill_a: Filler, fill_b: Filler, height: int, width: int, want
     if n_threads > 1 and len(strips) > 1:
         # Interleaved strips: both threads walk down the image together; each has its own buffers.
         parts = [strips[i::n_threads] for i in range(n_threads)]
-        with pool() as executor:
-            results = list(executor.map(lambda part: _rows_metrics(fill_a, fill_b, height, width, can_ssim, part), parts))
+        results = run_parts(lambda part: _rows_metrics(fill_a, fill_b, height, width, can_ssim, part), parts)
     else:
         results = [_rows_metrics(fill_a, fill_b, height, width, can_ssim, strips)]
     squared_error = sum(r[0] for r in results)

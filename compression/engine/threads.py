@@ -1,28 +1,57 @@
-"""The engine's worker threads: numpy releases the GIL inside its loops, GEMMs, gathers and
-reductions, so large array work split into parts runs on several cores at once."""
+"""The engine's second core: numpy releases the GIL inside its loops, GEMMs, gathers and
+reductions, so large array work split into parts runs on several cores at once.
+
+One pool per process, created on first use (and again in a forked child, whose copy would have no
+threads). Work handed to `run_parts` must not call `run_parts` itself: nested calls run serially
+rather than wait for a worker that is waiting on them.
+"""
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-# Two threads per job: a 2-core machine is kept busy by one job, and several worker processes
+# Two threads per call: a 2-core machine is kept busy by one job, and several worker processes
 # side by side on a larger machine do not oversubscribe it.
 THREADS = min(2, len(os.sched_getaffinity(0)))
 
+_state = threading.local()
+_lock = threading.Lock()
+_executor: ThreadPoolExecutor | None = None
 
-def pool() -> ThreadPoolExecutor:
-    """A pool for one call of the engine's work; use it as a context manager."""
-    return ThreadPoolExecutor(THREADS)
+
+def _mark_pool_thread() -> None:
+    _state.in_pool = True
 
 
-def map_parts(executor: ThreadPoolExecutor | None, work, items: np.ndarray, min_part: int) -> list:
-    """[work(part) for part in contiguous parts of `items`], the parts in parallel.
+def _pool() -> ThreadPoolExecutor:
+    global _executor
+    with _lock:
+        if _executor is None:
+            # The calling thread runs one part itself, so the pool needs one thread fewer.
+            _executor = ThreadPoolExecutor(THREADS - 1, thread_name_prefix="engine", initializer=_mark_pool_thread)
+        return _executor
 
-    Splits into at most `THREADS` parts of at least `min_part` items; with no executor, or too
-    few items, calls `work(items)` once in this thread.
-    """
-    n_parts = min(THREADS, len(items) // min_part) if executor is not None else 1
-    if n_parts <= 1:
-        return [work(items)]
-    return list(executor.map(work, np.array_split(items, n_parts)))
+
+def _forget_pool_after_fork() -> None:
+    global _executor, _lock
+    _executor, _lock = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_pool_after_fork)
+
+
+def split(items: np.ndarray, min_part: int) -> list[np.ndarray]:
+    """`items` in at most `THREADS` contiguous parts of at least `min_part` items each."""
+    n_parts = max(1, min(THREADS, len(items) // max(min_part, 1)))
+    return np.array_split(items, n_parts) if n_parts > 1 else [items]
+
+
+def run_parts(work, parts: list) -> list:
+    """[work(part) for part in parts], the first part in this thread and the others on the pool."""
+    if len(parts) <= 1 or getattr(_state, "in_pool", False):
+        return [work(part) for part in parts]
+    pending = [_pool().submit(work, part) for part in parts[1:]]
+    first = work(parts[0])
+    return [first, *(future.result() for future in pending)]
