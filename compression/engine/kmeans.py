@@ -83,7 +83,9 @@ from .presets import COLOR_SPACES, MAX_COLORS, MIN_COLORS
 from .threads import run_parts, split
 
 # Coarse-to-fine levels: k-means++ runs on the first, Lloyd on each, then on every colour.
-LEVEL_MAX_POINTS = (1 << 13, 1 << 16, 1 << 19)
+# (A first level of 2^13 cells left K=256 0.5-0.9% above scikit-learn's full fit, too few cells per
+# centre for the seeding; 2^14 matched it at the same cost.)
+LEVEL_MAX_POINTS = (1 << 14, 1 << 16, 1 << 19)
 # k-means++ starts tried on the coarsest level; the one with the lowest inertia there is refined.
 COARSE_INITS = 4
 # Bits of the finest coarse-level grid over all channels (2^20 cells, so the bincounts stay small).
