@@ -22,10 +22,11 @@ Algorithm (modelled on scikit-learn's ``sklearn/cluster/_kmeans.py``):
   nearest other centre). A point is looked at again only when its bounds may have crossed, which
   after the first iterations is a small boundary layer; cluster sums are updated incrementally for
   the colours that changed cluster. The points whose bounds fail are re-scanned against all
-  centres with float32 GEMMs in single-threaded blocks, written into one buffer of about
-  `_SCAN_ELEMENTS` distances and reduced by one argmin/min pass (per-call overhead of tiny blocks
-  dominated at K=256); other per-point work runs channel by channel on 1-D arrays, because numpy
-  is slow on a trailing axis of length 3 or 4.
+  centres with float32 GEMMs in single-threaded blocks, laid out centres by points so that the
+  minima are vectorised column reductions, with the current label as a hint (`_nearest_two`);
+  other per-point work runs channel by channel on 1-D arrays, because numpy is slow on a
+  trailing axis of length 3 or 4. The per-point work of large levels, the histogram and the final
+  index gather are split over two threads (`threads`): numpy releases the GIL in all of them.
 - Fixed costs (they dominate at K=16): the histogram ranks each pixel's 24-bit code in a 2 MB
   bitmap of the present codes (per-word prefix counts plus a popcount) instead of a 64 MB int32
   lookup table; reductions and dot products over the colours run per channel on 1-D arrays and
@@ -96,10 +97,8 @@ _PIXEL_BLOCK = 1 << 17
 # (65536 x GEMM_MULTITHREAD_THRESHOLD 4), so each GEMM runs on one thread. Threaded GEMMs with an
 # inner dimension of 4 were up to 50x slower on the shared 2-core machine.
 _GEMM_SINGLE_THREAD_WORK = 1 << 18
-# Distances scanned per argmin pass in `_nearest_two` (a 4 MB float32 buffer).
-_SCAN_ELEMENTS = 1 << 20
-# Up to this K, `_nearest_two` lays distances out centres by points (see there).
-_CENTERS_BY_POINTS_MAX_K = 64
+# Distances per scan buffer in `_nearest_two` (1 MB of float32: stays in the cache).
+_SCAN_ELEMENTS = 1 << 18
 # Lloyd's per-point work is split over threads from this many points per thread (below, the
 # hand-off costs more than it saves: 1.2x at 10,000 points, 1.8x at 40,000).
 _PARALLEL_MIN_POINTS = 1 << 14
@@ -814,50 +813,54 @@ def _nearest(xa, ca):
     return np.concatenate([(xa[a:b] @ ca).argmin(axis=1) for a, b in _blocks(len(xa), block)])
 
 
-def _nearest_two(xa, xsq, centers):
+def _augment_columns(x):
+    """(n, d) -> (d+1, n) float32: `_augment(x)` transposed, the layout `_nearest_two` scans."""
+    out = np.ones((x.shape[1] + 1, len(x)), dtype=np.float32)
+    out[:-1] = x.T
+    return out
+
+
+def _nearest_two(xat, xsq, centers, hint=None):
     """Nearest centre (intp) and squared distance to the second nearest, block by block.
 
-    xa: (n, d+1) float32 from `_augment`; xsq: (n,) squared norms; centers: (k, d).
-    Each block of distances comes from one single-threaded GEMM. numpy's min along a short last
-    axis is several times slower than its argmin, and a min along the first axis is vectorised
-    across columns, so the two nearest are found in whichever layout is faster for this K
-    (measured: centres by points up to `_CENTERS_BY_POINTS_MAX_K`, points by centres above).
+    xat: (d+1, n) float32 from `_augment_columns`; xsq: (n,) squared norms; centers: (k, d);
+    hint: (n,) each point's current centre, or None. Distances are laid out centres by points, one
+    single-threaded GEMM per block, because numpy's min along the first axis is vectorised across
+    the columns (about 10x faster than an argmin, or than a min along a short last axis). With a
+    hint, an argmin is only run for the points whose hinted centre is not at the minimum (a few
+    percent once Lloyd has settled) and a tie keeps the hinted centre; without one, the nearest is
+    the first centre at the minimum.
     """
-    n = len(xa)
-    ca = _augment_centers(centers)
-    k = ca.shape[1]
+    n = xat.shape[1]
+    cat = np.ascontiguousarray(_augment_centers(centers).T)
+    k = len(cat)
     labels = np.empty(n, dtype=np.intp)
     d2 = np.empty(n, dtype=np.float32)
     if k == 1:
         labels[:] = 0
         d2[:] = np.inf
         return labels, d2
-    block = max(64, _GEMM_SINGLE_THREAD_WORK // ca.size)
-    if k <= _CENTERS_BY_POINTS_MAX_K:
-        # dist[c, i]: the nearest is the first row equal to the column minimum (argmax of the
-        # equality is faster than argmin along the first axis, and keeps the lowest index on ties).
-        cat = np.ascontiguousarray(ca.T)
-        buffer = np.empty((k, min(block, n)), dtype=np.float32)
-        for start, stop in _blocks(n, block):
-            dist = buffer[:, : stop - start]
-            np.matmul(cat, xa[start:stop].T, out=dist)
-            best = (dist == dist.min(axis=0)).argmax(axis=0)
-            dist[best, np.arange(stop - start)] = np.inf
-            dist.min(axis=0, out=d2[start:stop])
-            labels[start:stop] = best
-    else:
-        # dist[i, c], GEMM blocks written into one scan buffer of about `_SCAN_ELEMENTS`.
-        chunk = max(block, (_SCAN_ELEMENTS // k) // block * block)
-        buffer = np.empty((min(chunk, n), k), dtype=np.float32)
-        for start, stop in _blocks(n, chunk):
-            dist = buffer[: stop - start]
-            for a, b in _blocks(stop - start, block):
-                np.matmul(xa[start + a : start + b], ca, out=dist[a:b])
-            best = dist.argmin(axis=1)
-            rows = np.arange(stop - start)
-            dist[rows, best] = np.inf
-            d2[start:stop] = dist[rows, dist.argmin(axis=1)]
-            labels[start:stop] = best
+    # GEMMs small enough for one thread, written side by side into a scan buffer of about
+    # `_SCAN_ELEMENTS` distances that the reductions then cover in one call each.
+    block = max(64, _GEMM_SINGLE_THREAD_WORK // cat.size)
+    chunk = max(block, (_SCAN_ELEMENTS // k) // block * block)
+    buffer = np.empty((k, min(chunk, n)), dtype=np.float32)
+    for start, stop in _blocks(n, chunk):
+        dist = buffer[:, : stop - start]
+        for a, b in _blocks(stop - start, block):
+            np.matmul(cat, xat[:, start + a : start + b], out=dist[:, a:b])
+        nearest = dist.min(axis=0)
+        columns = np.arange(stop - start)
+        if hint is None:
+            best = (dist == nearest).argmax(axis=0)
+        else:
+            best = hint[start:stop].astype(np.intp)
+            wrong = np.flatnonzero(dist[best, columns] > nearest)
+            if wrong.size:
+                best[wrong] = dist[:, wrong].argmin(axis=0)
+        dist[best, columns] = np.inf
+        dist.min(axis=0, out=d2[start:stop])
+        labels[start:stop] = best
     d2 += xsq
     return labels, d2
 
@@ -884,7 +887,7 @@ class _Hamerly:
 
     def __init__(self, x, weights):
         self.x = x
-        self.xa = _augment(x)
+        self.xat = _augment_columns(x)
         self.xt = np.ascontiguousarray(x.T)
         self.weights = weights
         self.mean = None
@@ -904,7 +907,7 @@ class _Hamerly:
 
         def assign(part):
             rows = slice(part[0], part[-1] + 1)
-            labels, d2 = _nearest_two(self.xa[rows], self.xsq[rows], self.centers)
+            labels, d2 = _nearest_two(self.xat[:, rows], self.xsq[rows], self.centers)
             self.labels[rows] = labels
             self.u0[rows] = self._exact_distance(rows, labels)
             self.l0[rows] = np.sqrt(np.maximum(d2 - self.slack, 0.0))
@@ -989,7 +992,7 @@ class _Hamerly:
         if pos.size:
             rows = due[pos]
             old_labels = labels[pos]
-            new_labels, d2 = _nearest_two(self.xa[rows], self.xsq[rows], self.centers)
+            new_labels, d2 = _nearest_two(np.take(self.xat, rows, axis=1), self.xsq[rows], self.centers, old_labels)
             labels[pos] = new_labels
             upper[pos] = self._exact_distance(rows, new_labels)
             lower[pos] = np.sqrt(np.maximum(d2 - self.slack, 0.0))

@@ -348,29 +348,39 @@ def brute_force_two(x, centers):
     return dist, ordered[:, 0], second
 
 
-@pytest.mark.parametrize("k", [1, 3, 16, 64, 65, 256])
-def test_nearest_two_matches_brute_force_in_both_layouts_across_scan_buffers(k):
-    from compression.engine.kmeans import _augment, _nearest_two
+@pytest.mark.parametrize("with_hint", [False, True])
+@pytest.mark.parametrize("k", [1, 3, 16, 64, 256])
+def test_nearest_two_matches_brute_force_across_gemm_blocks(k, with_hint):
+    from compression.engine.kmeans import _augment_columns, _nearest_two
 
     rng = np.random.default_rng(k)
-    # 70,000 rows: several GEMM blocks and (for K=256) several scan buffers.
+    # 70,000 rows: many GEMM blocks and a partial last one.
     x = (rng.integers(0, 256, (70_000, 3)) - 128).astype(np.float32)
     centers = (rng.integers(0, 256, (k, 3)) - 128).astype(np.float32)
-    labels, d2 = _nearest_two(_augment(x), (x * x).sum(axis=1), centers)
     dist, best, second = brute_force_two(x, centers)
+    # A hint that is right for most points and wrong for a tenth of them, as in Lloyd's iterations.
+    hint = None
+    if with_hint:
+        hint = dist.argmin(axis=1)
+        wrong = rng.random(len(x)) < 0.1
+        hint[wrong] = rng.integers(0, k, wrong.sum())
+    labels, d2 = _nearest_two(_augment_columns(x), (x * x).sum(axis=1), centers, hint)
     np.testing.assert_allclose(dist[np.arange(len(x)), labels], best, rtol=1e-5, atol=0.05)
     np.testing.assert_allclose(d2, second, rtol=1e-5, atol=0.05)
 
 
-@pytest.mark.parametrize("n_far", [0, 100])  # K=3 and K=103: both distance layouts
-def test_nearest_two_breaks_exact_ties_towards_the_lower_index(n_far):
-    from compression.engine.kmeans import _augment, _nearest_two
+def test_nearest_two_breaks_exact_ties_towards_the_lower_index_or_the_hint():
+    from compression.engine.kmeans import _augment_columns, _nearest_two
 
     x = np.array([[0, 0, 0], [10, 0, 0], [5, 0, 0]], dtype=np.float32)
     centers = np.array([[10, 0, 0], [0, 0, 0], [10, 0, 0]], dtype=np.float32)  # a duplicate centre
-    centers = np.vstack([centers, np.full((n_far, 3), 120, dtype=np.float32)])  # never nearest
-    labels, d2 = _nearest_two(_augment(x), (x * x).sum(axis=1), centers)
+    xat, xsq = _augment_columns(x), (x * x).sum(axis=1)
+    labels, d2 = _nearest_two(xat, xsq, centers)
     assert labels.tolist() == [1, 0, 0]  # (5,0,0) is 25 from all three: lowest index wins
+    assert d2.tolist() == [100, 0, 25]
+    # A tied hint is kept (a point does not change cluster on a tie); a wrong one is not.
+    labels, d2 = _nearest_two(xat, xsq, centers, np.array([0, 2, 2]))
+    assert labels.tolist() == [1, 2, 2]
     assert d2.tolist() == [100, 0, 25]
 
 
