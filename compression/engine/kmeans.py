@@ -41,12 +41,15 @@ Algorithm (modelled on scikit-learn's ``sklearn/cluster/_kmeans.py``):
   faster on one photo, slower on the others; re-measured with a 2^21-cell grid and an extra
   ~400k-cell level at 4096², which cut the full-level iterations from 12/38/58 to 3/2/82 but cost
   as much on that level, and doubled the iterations at 1024²). Fewer k-means++ starts (1 or 2
-  instead of `COARSE_INITS` = 4) saved no time: the full level then needed more iterations.
-  Yinyang group bounds (Ding et al. 2015; K/10 groups capped at 4 bytes of bounds per pixel, group
-  filter after the Hamerly filter, one GEMM per failing group) cut the distances computed 2.8-5x
-  but were no faster: 4-32% slower at K=64 (1024², 4096²), -8% to +14% at 1024² K=256. The cost
-  here is per re-scanned point and per group (gathers, argmin/min over short rows, bound
-  write-backs), not the multiply-adds.
+  instead of `COARSE_INITS` = 4) saved little time overall and lost the quality margin over
+  scikit-learn at K=256. Yinyang group bounds (Ding et al. 2015; K/10 groups capped at 4 bytes of
+  bounds per pixel, group filter after the Hamerly filter, one GEMM per failing group) cut the
+  distances computed 2.8-5x but were no faster: 4-32% slower at K=64 (1024², 4096²), -8% to +14%
+  at 1024² K=256. The cost here is per re-scanned point and per group (gathers, reductions, bound
+  write-backs), not the multiply-adds; replayed on the centres of a 4096² K=64 run, 8 groups
+  cut the points due per iteration from 27% to 11% and the re-scans from 12.6% to 5.5%, but their
+  filter is a pass over every point's 8 bounds each iteration, which costs numpy about what it
+  saves.
 - Stop on strict convergence (no label changed), else when the total squared centre shift is at
   most ``tol`` times the mean per-channel variance of the pixels (scikit-learn's ``_tolerance``),
   else after ``max_iter`` updates. Every update is followed by an assignment, so the labels always
