@@ -14,7 +14,7 @@ import numpy as np
 
 # Two threads per call: a 2-core machine is kept busy by one job, and several worker processes
 # side by side on a larger machine do not oversubscribe it.
-THREADS = min(2, len(os.sched_getaffinity(0)))
+THREADS = min(2, os.process_cpu_count() or 1)
 
 _state = threading.local()
 _lock = threading.Lock()
