@@ -659,16 +659,23 @@ def _kmeans(points, weights, k, max_iter, tol, rng):
     # Coarse to fine: k-means++ and Lloyd on count-weighted means of colour cells (cheap), then
     # Lloyd on every colour; the fine level then starts near its optimum, where the bounds prune well.
     levels = _coarse_levels(x, weights, k)
-    # Several k-means++ starts on the coarsest level (cheap there); the best one is refined.
-    best = None
-    for _ in range(COARSE_INITS if len(levels[0][0]) < len(x) else 1):
-        state = _Hamerly(*levels[0])
-        start = _kmeans_plusplus(*levels[0], k, rng)
-        found, _, _, _ = _lloyd(state, start, max_iter, tol_abs)
-        score = state.inertia(found)
-        if best is None or score < best[0]:
-            best = (score, found)
-    centers = best[1]
+    # Several k-means++ starts on the coarsest level (cheap there); the best one is refined. The
+    # starts run side by side on two threads, each from its own slice of the generator's numbers
+    # (drawn up front, in the order one thread would draw them), so the result does not depend on
+    # the thread count.
+    n_starts = COARSE_INITS if len(levels[0][0]) < len(x) else 1
+    uniforms = rng.random((n_starts, 1 + (k - 1) * _local_trials(k)))
+
+    def run_starts(starts):
+        found = []
+        for start in starts:
+            state = _Hamerly(*levels[0])
+            centers, _, _, _ = _lloyd(state, _kmeans_plusplus(*levels[0], k, uniforms[start]), max_iter, tol_abs)
+            found.append((state.inertia(centers), start, centers))
+        return found
+
+    runs = run_parts(run_starts, split(np.arange(n_starts), 1))
+    _, _, centers = min((run for part in runs for run in part), key=lambda run: run[:2])  # ties: first start
     for points_l, weights_l in levels[1:]:
         centers, _, _, _ = _lloyd(_Hamerly(points_l, weights_l), centers, max_iter, tol_abs)
     centers, n_iter, converged, history = _lloyd(full, centers, max_iter, tol_abs)
@@ -753,18 +760,27 @@ def _coarse_levels(x, weights, k):
     return levels or [(x, weights)]
 
 
-def _kmeans_plusplus(points, weights, k, rng):
-    """Greedy weighted k-means++ (scikit-learn's `_kmeans_plusplus`). Assumes >= k distinct points."""
-    n_local_trials = 2 + int(np.log(k))
+def _local_trials(k):
+    """Candidates tried per k-means++ centre (scikit-learn's greedy rule)."""
+    return 2 + int(np.log(k))
+
+
+def _kmeans_plusplus(points, weights, k, uniforms):
+    """Greedy weighted k-means++ (scikit-learn's `_kmeans_plusplus`). Assumes >= k distinct points.
+
+    `uniforms`: the 1 + (k - 1) * `_local_trials(k)` random numbers in [0, 1) it uses, in order.
+    """
+    n_local_trials = _local_trials(k)
     centers = np.empty((k, points.shape[1]), dtype=np.float32)
     p64 = points.astype(np.float64)
     cumulative = np.cumsum(weights)
-    first = min(int(np.searchsorted(cumulative, rng.uniform() * cumulative[-1])), len(points) - 1)
+    first = min(int(np.searchsorted(cumulative, uniforms[0] * cumulative[-1])), len(points) - 1)
     centers[0] = points[first]
     closest = _squared_distances(p64[first : first + 1], p64)[0]
     potential = float(_dot(closest, weights))
     for c in range(1, k):
-        targets = rng.uniform(size=n_local_trials) * potential
+        trials = uniforms[1 + (c - 1) * n_local_trials : 1 + c * n_local_trials]
+        targets = trials * potential
         candidates = np.searchsorted(np.cumsum(weights * closest), targets)
         np.clip(candidates, None, len(points) - 1, out=candidates)
         distance = _squared_distances(p64[candidates], p64)
