@@ -12,9 +12,22 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-# Two threads per call: a 2-core machine is kept busy by one job, and several worker processes
-# side by side on a larger machine do not oversubscribe it.
-THREADS = min(2, os.process_cpu_count() or 1)
+
+def _thread_count() -> int:
+    """ENGINE_THREADS from the environment, else two (at most the CPUs this process may use).
+
+    Two threads per call keep a 2-core machine busy with one job, and several worker processes
+    side by side on a larger machine do not oversubscribe it; one worker per core wants 1.
+    """
+    value = os.environ.get("ENGINE_THREADS", "").strip()
+    if not value:
+        return min(2, os.process_cpu_count() or 1)
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"ENGINE_THREADS={value!r} must be a whole number of threads, at least 1")
+    return int(value)
+
+
+THREADS = _thread_count()
 
 _state = threading.local()
 _lock = threading.Lock()
@@ -30,7 +43,7 @@ def _pool() -> ThreadPoolExecutor:
     with _lock:
         if _executor is None:
             # The calling thread runs one part itself, so the pool needs one thread fewer.
-            _executor = ThreadPoolExecutor(THREADS - 1, thread_name_prefix="engine", initializer=_mark_pool_thread)
+            _executor = ThreadPoolExecutor(max(THREADS - 1, 1), thread_name_prefix="engine", initializer=_mark_pool_thread)
         return _executor
 
 

@@ -74,3 +74,21 @@ def test_quantize_gives_the_same_result_on_one_thread_or_two(monkeypatch, corpus
     assert np.array_equal(one.palette, two.palette)
     assert np.array_equal(one.indices, two.indices)
     assert one.inertia == two.inertia and one.history == two.history
+
+
+@pytest.mark.parametrize(("value", "expected"), [("1", 1), ("3", 3), (" 2 ", 2)])
+def test_engine_threads_comes_from_the_environment(monkeypatch, value, expected):
+    monkeypatch.setenv("ENGINE_THREADS", value)
+    assert threads._thread_count() == expected
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "two", "1.5"])
+def test_a_bad_engine_threads_value_is_refused_with_its_value(monkeypatch, value):
+    monkeypatch.setenv("ENGINE_THREADS", value)
+    with pytest.raises(ValueError, match=f"ENGINE_THREADS={value!r}"):
+        threads._thread_count()
+
+
+def test_engine_threads_defaults_to_two_at_most(monkeypatch):
+    monkeypatch.delenv("ENGINE_THREADS", raising=False)
+    assert threads._thread_count() == min(2, os.process_cpu_count() or 1)
