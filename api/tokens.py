@@ -5,10 +5,14 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+
+from compression.services import lock_user
 
 from .models import ApiToken
 
@@ -29,6 +33,15 @@ class NewToken:
 
 @transaction.atomic
 def token_create(*, user, name: str) -> NewToken:
+    """A new named token for `user`; ValidationError (code "too_many_tokens") at the limit."""
+    lock_user(user)  # two requests cannot both take the last place
+    limit = settings.API_MAX_TOKENS_PER_USER
+    if ApiToken.objects.filter(user=user).count() >= limit:
+        raise ValidationError(
+            f"You have reached the limit of {limit} API tokens per account. "
+            "Revoke one you no longer use, then create the new one.",
+            code="too_many_tokens",
+        )
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(user=user, name=name, key_hash=hash_key(key), prefix=key[: len(KEY_PREFIX) + 4])
     token.full_clean()

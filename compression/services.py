@@ -106,7 +106,7 @@ def upload_create(*, owner, file, original_name: str | None = None) -> Upload:
     digest = hashlib.sha256(data).hexdigest()
 
     with transaction.atomic():
-        _lock_user(owner)
+        lock_user(owner)
         existing = Upload.objects.filter(owner=owner, sha256=digest).first()
         if existing is not None:
             return existing
@@ -317,7 +317,7 @@ def _job_create(*, owner, upload: Upload, options: dict, enqueue: bool, rerun_of
     except ValidationError as exc:
         raise InvalidOptions(_validation_text(exc)) from exc
 
-    _lock_user(owner)
+    lock_user(owner)
     quota = settings.QUOTA_JOBS_PER_DAY
     if quota and _jobs_today(owner) >= quota:
         raise QuotaExceeded(
@@ -712,8 +712,9 @@ def storage_orphans_delete(*, min_age_seconds: int = 3600, dry_run: bool = False
 # Helpers
 
 
-def _lock_user(user) -> None:
-    """Serialise quota checks per user (PostgreSQL row lock; SQLite serialises writers anyway)."""
+def lock_user(user) -> None:
+    """Serialise quota checks per user, inside a transaction (PostgreSQL row lock; SQLite
+    serialises writers anyway). Also used by api.tokens for the token limit."""
     list(User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True))
 
 

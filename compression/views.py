@@ -489,9 +489,13 @@ def tokens(request):
     form = TokenCreateForm(request.POST or None)
     new_key = None
     if request.method == "POST" and form.is_valid():
-        created = api_tokens.token_create(user=request.user, name=form.cleaned_data["name"])
-        new_key = created.key  # shown in this response only; only its hash is stored
-        form = TokenCreateForm()
+        try:
+            created = api_tokens.token_create(user=request.user, name=form.cleaned_data["name"])
+        except ValidationError as error:  # the token limit
+            form.add_error(None, error)
+        else:
+            new_key = created.key  # shown in this response only; only its hash is stored
+            form = TokenCreateForm()
     response = render(
         request,
         "compression/tokens.html",

@@ -271,6 +271,7 @@ API_MAX_PAGE_SIZE = env_int("API_MAX_PAGE_SIZE", 100, minimum=1)
 API_MAX_WAIT_SECONDS = env_int("API_MAX_WAIT_SECONDS", 60, minimum=0)
 # Most job ids one ZIP or one batch may name.
 API_MAX_BATCH = env_int("API_MAX_BATCH", 100, minimum=1)
+API_MAX_TOKENS_PER_USER = env_int("API_MAX_TOKENS_PER_USER", 50, minimum=1)
 # /api/health fails (503) when the oldest queued job has waited longer than this; 0 = never.
 API_HEALTH_MAX_QUEUE_AGE = env_int("API_HEALTH_MAX_QUEUE_AGE", 0)
 

@@ -150,3 +150,18 @@ def test_session_auth_with_csrf_token_can_write(alice):
     csrf = client.cookies["csrftoken"].value
     response = client.post("/api/auth/tokens/", {"name": "x"}, format="json", HTTP_X_CSRFTOKEN=csrf)
     assert response.status_code == 201
+
+
+def test_tokens_stop_at_the_per_user_limit_with_a_clear_400(settings, alice, alice_api, alice_token, anon_api):
+    settings.API_MAX_TOKENS_PER_USER = 2  # alice_token is the first
+    assert alice_api.post("/api/auth/tokens/", {"name": "second"}, format="json").status_code == 201
+    refused = alice_api.post("/api/auth/tokens/", {"name": "third"}, format="json")
+    assert refused.status_code == 400
+    assert "limit of 2 API tokens" in str(refused.json()) and "Revoke one" in str(refused.json())
+    # Logging in for a token counts against the same limit.
+    login = anon_api.post("/api/auth/token/", {"username": "alice", "password": PASSWORD}, format="json")
+    assert login.status_code == 400 and "limit of 2 API tokens" in str(login.json())
+    assert ApiToken.objects.filter(user=alice).count() == 2
+    second = ApiToken.objects.get(user=alice, name="second")
+    assert alice_api.delete(f"/api/auth/tokens/{second.id}/").status_code == 204
+    assert alice_api.post("/api/auth/tokens/", {"name": "third"}, format="json").status_code == 201

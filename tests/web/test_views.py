@@ -492,6 +492,17 @@ def test_tokens_create_show_once_and_revoke(alice_client, alice, bob_client):
     assert not ApiToken.objects.exists()
 
 
+def test_tokens_page_explains_the_token_limit(settings, alice_client, alice):
+    from api.models import ApiToken
+
+    settings.API_MAX_TOKENS_PER_USER = 1
+    assert alice_client.post(reverse("tokens"), {"name": "first"}).context["new_key"]
+    refused = alice_client.post(reverse("tokens"), {"name": "second"})
+    assert refused.status_code == 200 and refused.context["new_key"] is None
+    assert "limit of 1 API tokens per account" in refused.content.decode()
+    assert list(ApiToken.objects.filter(user=alice).values_list("name", flat=True)) == ["first"]
+
+
 # ----------------------------------------------------------------------------- CSP and weight
 
 
