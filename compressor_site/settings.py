@@ -289,6 +289,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {},
+    # The default enum hook, then the 503 any request can get during a database outage.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.document_service_unavailable",
+    ],
 }
 
 # Production hardening, switched on by environment (docs/deploy.md).

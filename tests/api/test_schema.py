@@ -32,6 +32,18 @@ def test_schema_is_served_publicly(anon_api):
     assert "tokenAuth" in schema["components"]["securitySchemes"]
 
 
+def test_every_operation_documents_the_503_of_a_database_outage(anon_api):
+    schema = anon_api.get("/api/schema/?format=json").json()
+    operations = [(path, method, op) for path, ops in schema["paths"].items() for method, op in ops.items()]
+    assert len(operations) > 20
+    for path, method, operation in operations:
+        assert "503" in operation["responses"], (method, path)
+    jobs_503 = schema["paths"]["/api/jobs/"]["post"]["responses"]["503"]
+    assert "Retry-After" in jobs_503["headers"] and "database" in jobs_503["description"]
+    # /api/health keeps its own 503 (the health report).
+    assert "content" in schema["paths"]["/api/health"]["get"]["responses"]["503"]
+
+
 @pytest.mark.parametrize("url", ["/api/docs/"])
 def test_docs_load_no_asset_from_a_cdn(anon_api, url):
     html = anon_api.get(url).content.decode()
