@@ -128,6 +128,9 @@ class CompressionJob(models.Model):
     cancel_requested = models.BooleanField(default=False)
     attempts = models.PositiveSmallIntegerField(default=0)  # times a worker claimed it
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # When the job's task was last handed to the queue. A queued job without it lost its task (the
+    # database went away between saving the job and sending the task): stale recovery sends it.
+    enqueued_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -331,9 +331,15 @@ def _job_create(*, owner, upload: Upload, options: dict, enqueue: bool, rerun_of
 
 
 def _enqueue(job_id) -> None:
+    transaction.on_commit(partial(_send_task, job_id))
+
+
+def _send_task(job_id) -> None:
+    """Hand the job's task to the queue, then mark the job as sent (see `jobs_recover_stale`)."""
     from .tasks import run_compression_job
 
-    transaction.on_commit(partial(run_compression_job.enqueue, str(job_id)))
+    run_compression_job.enqueue(str(job_id))
+    CompressionJob.objects.filter(id=job_id).update(enqueued_at=timezone.now())
 
 
 # --------------------------------------------------------------------------------------------
@@ -590,12 +596,16 @@ class _Heartbeat:
 
 
 def jobs_recover_stale() -> int:
-    """Re-queue running jobs whose worker stopped beating (e.g. SIGKILL), or fail them.
+    """Re-queue running jobs whose worker stopped beating (e.g. SIGKILL), or fail them; send the
+    task of queued jobs that never reached the queue.
 
     A job whose heartbeat is older than JOB_STALE_SECONDS goes back to queued and is enqueued
     again while it has had fewer than JOB_MAX_ATTEMPTS attempts; after that it fails with a
-    message. A stale job with a cancel request ends cancelled. Returns how many jobs changed.
-    Safe to run from several workers at once: each change is a conditional update.
+    message. A stale job with a cancel request ends cancelled. A queued job older than
+    JOB_STALE_SECONDS that was never marked as sent (the database went away right after it was
+    saved) is enqueued; jobs that were sent are never sent again, however long they wait. Returns
+    how many jobs changed. Safe to run from several workers at once: each change is a conditional
+    update (two workers may both send a lost task; only one can claim the job).
     """
     now = timezone.now()
     cutoff = now - timedelta(seconds=settings.JOB_STALE_SECONDS)
@@ -631,6 +641,12 @@ def jobs_recover_stale() -> int:
             logger.warning("job %s: stale (attempt %s, heartbeat %s) -> recovered", job.id, job.attempts, job.heartbeat_at)
             if job.cancel_requested or job.attempts >= max_attempts:
                 _delete_leftover_result(job)
+    lost = CompressionJob.objects.filter(status=JobStatus.QUEUED, enqueued_at__isnull=True, created_at__lt=cutoff)
+    for job_id in lost.values_list("id", flat=True):
+        with transaction.atomic():
+            _enqueue(job_id)
+        changed += 1
+        logger.warning("job %s: queued but its task never reached the queue -> sent", job_id)
     return changed
 
 

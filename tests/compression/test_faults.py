@@ -124,6 +124,52 @@ class TestRequeueLost:
             assert services.job_requeue_lost(job_id=job.id) is False
 
 
+class TestLostEnqueue:
+    """The database goes away after a job is saved but before its task is sent (the client got a
+    503): the job stays queued without a task until stale recovery sends it."""
+
+    def age(self, job, minutes=10):
+        CompressionJob.objects.filter(id=job.id).update(created_at=timezone.now() - timedelta(minutes=minutes))
+
+    def test_sending_a_task_marks_the_job(self, alice, alice_upload, dummy_tasks, run_on_commit):
+        with run_on_commit():
+            job = services.job_create(owner=alice, upload=alice_upload)
+        job.refresh_from_db()
+        assert job.status == JobStatus.QUEUED and job.enqueued_at is not None
+
+    def test_a_job_whose_task_was_never_sent_is_sent_by_recovery_and_runs(
+        self, alice, alice_upload, dummy_tasks, settings, run_on_commit, monkeypatch
+    ):
+        import types
+
+        import compression.tasks
+
+        def database_gone(*args, **kwargs):
+            raise OperationalError("server closed the connection unexpectedly")
+
+        monkeypatch.setattr(compression.tasks, "run_compression_job", types.SimpleNamespace(enqueue=database_gone))
+        with pytest.raises(OperationalError), run_on_commit():
+            job = services.job_create(owner=alice, upload=alice_upload, options={"n_colors": 4})
+        monkeypatch.undo()
+        job = CompressionJob.objects.get(owner=alice)
+        assert job.status == JobStatus.QUEUED and job.enqueued_at is None
+        assert services.jobs_recover_stale() == 0  # a fresh job may still be on its way
+        self.age(job)
+        settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend", "QUEUES": ["default"]}}
+        with run_on_commit():
+            assert services.jobs_recover_stale() == 1
+        job.refresh_from_db()
+        assert (job.status, job.attempts) == (JobStatus.SUCCEEDED, 1) and job.enqueued_at is not None
+
+    def test_a_long_backlog_of_sent_jobs_is_not_sent_again(self, alice, alice_upload, dummy_tasks, run_on_commit):
+        with run_on_commit():
+            jobs = [services.job_create(owner=alice, upload=alice_upload) for _ in range(3)]
+        for job in jobs:
+            self.age(job, minutes=60)
+        assert services.jobs_recover_stale() == 0
+        assert CompressionJob.objects.filter(status=JobStatus.QUEUED).count() == 3
+
+
 class TestDashboardDuringAnOutage:
     @pytest.fixture
     def history_loses_the_database(self, monkeypatch):
