@@ -140,6 +140,7 @@ class CompressionJob(models.Model):
     result = models.FileField(upload_to=result_file_name, max_length=255, blank=True)
     result_format = models.CharField(max_length=8, blank=True)
     result_bytes = models.PositiveBigIntegerField(null=True, blank=True)
+    thumbnail_bytes = models.PositiveBigIntegerField(null=True, blank=True)  # counts towards the storage quota
     result_width = models.PositiveIntegerField(null=True, blank=True)
     result_height = models.PositiveIntegerField(null=True, blank=True)
     # A small WebP of the result (at most THUMBNAIL_SIDE px a side) for lists; empty for jobs

@@ -480,6 +480,7 @@ def _execute(job: CompressionJob) -> None:
             heartbeat_at=timezone.now(),
             result=stored_name,
             thumbnail=thumbnail_name,
+            thumbnail_bytes=len(thumbnail) if thumbnail_name else None,
             result_format=result.format,
             result_bytes=len(result.data),
             result_width=result.width,
@@ -687,6 +688,7 @@ def prune_old(*, days: int, dry_run: bool = False) -> dict:
             counts["bytes"] += job.result_bytes or 0
         if job.thumbnail:
             counts["files"] += 1
+            counts["bytes"] += job.thumbnail_bytes or 0
         if not dry_run:
             job_delete(job=job)
     for upload in old_uploads.distinct().iterator():
@@ -740,9 +742,12 @@ def _jobs_today(user) -> int:
 
 
 def storage_bytes_for_user(user) -> int:
+    """Bytes of the user's originals, results and thumbnails (the storage quota counts all three)."""
     uploads = Upload.objects.filter(owner=user).aggregate(total=Sum("size_bytes"))["total"] or 0
-    results = CompressionJob.objects.filter(owner=user).aggregate(total=Sum("result_bytes"))["total"] or 0
-    return uploads + results
+    jobs = CompressionJob.objects.filter(owner=user).aggregate(
+        results=Sum("result_bytes"), thumbnails=Sum("thumbnail_bytes")
+    )
+    return uploads + (jobs["results"] or 0) + (jobs["thumbnails"] or 0)
 
 
 def _check_storage_quota(user, *, extra_bytes: int) -> None:

@@ -78,7 +78,7 @@ def test_usage_counts_jobs_today_and_bytes(alice, bob, alice_job, settings):
     settings.QUOTA_JOBS_PER_DAY = 5
     usage = selectors.usage_for_user(user=alice)
     assert usage["jobs_today"] == 1 and usage["jobs_today_remaining"] == 4
-    assert usage["storage_bytes"] == alice_job.upload.size_bytes + alice_job.result_bytes
+    assert usage["storage_bytes"] == alice_job.upload.size_bytes + alice_job.result_bytes + alice_job.thumbnail_bytes
     assert usage["storage_quota_bytes"] == 0 and usage["storage_remaining_bytes"] is None
     assert usage["uploads"] == 1 and usage["jobs"] == 1
     assert selectors.usage_for_user(user=bob)["storage_bytes"] == 0

@@ -32,6 +32,7 @@ def test_succeeded_job_has_a_small_webp_thumbnail_of_the_result(alice):
     thumbnail = open_image(job.thumbnail)
     assert thumbnail.format == "WEBP" and thumbnail.size == (256, 171)
     assert job.thumbnail.size < 20_000 < job.result_bytes
+    assert job.thumbnail_bytes == job.thumbnail.size  # counted towards the storage quota
     # It shows the quantized result (8 colours), shrunk: not the original.
     result = open_image(job.result).convert("RGB").resize(thumbnail.size, Image.Resampling.LANCZOS)
     assert mean_abs_diff(np.asarray(thumbnail.convert("RGB")), np.asarray(result)) < 6
@@ -116,3 +117,17 @@ def test_leftover_thumbnail_of_a_dead_attempt_is_removed(alice, alice_upload, du
     CompressionJob.objects.filter(id=job.id).update(status=JobStatus.RUNNING, attempts=1, started_at=stale, heartbeat_at=stale)
     assert services.jobs_recover_stale() == 1
     assert leftover not in stored_names()
+
+
+def test_thumbnails_count_towards_the_storage_quota(alice, alice_upload, settings):
+    from compression import selectors
+    from compression.errors import QuotaExceeded
+
+    job = services.job_compress_now(owner=alice, upload=alice_upload, options={"n_colors": 4})
+    assert job.thumbnail_bytes and job.thumbnail_bytes == job.thumbnail.size
+    used = alice_upload.size_bytes + job.result_bytes + job.thumbnail_bytes
+    assert selectors.usage_for_user(user=alice)["storage_bytes"] == used
+    # Full once the thumbnail counts (it would have room without it): no new job.
+    settings.QUOTA_STORAGE_BYTES = used
+    with pytest.raises(QuotaExceeded):
+        services.job_create(owner=alice, upload=alice_upload)
