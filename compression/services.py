@@ -644,8 +644,7 @@ def jobs_recover_stale() -> int:
                 _delete_leftover_result(job)
     lost = CompressionJob.objects.filter(status=JobStatus.QUEUED, enqueued_at__isnull=True, created_at__lt=cutoff)
     for job_id in lost.values_list("id", flat=True):
-        with transaction.atomic():
-            _enqueue(job_id)
+        _send_task(job_id)  # outside any transaction here: send at once, no on_commit detour
         changed += 1
         logger.warning("job %s: queued but its task never reached the queue -> sent", job_id)
     return changed
