@@ -7,14 +7,23 @@ BASE_PYTHON := $(shell (pyenv which python || $$HOME/.pyenv/bin/pyenv which pyth
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test venv system-deps static bench hardening clean
+.PHONY: run test venv native system-deps static bench hardening clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@test -x $(PY) || { test -n "$(BASE_PYTHON)" || { echo "Python 3.13 not found: install it (pyenv install 3.13.0)"; exit 1; }; $(BASE_PYTHON) -m venv $(VENV); }
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $@
 
-venv: $(VENV)/.installed
+# The engine's compiled inner loops (compression/engine/native/): plain C11 loaded with ctypes.
+CC ?= cc
+NATIVE_LIB := compression/engine/native/_native.so
+NATIVE_SOURCES := $(wildcard compression/engine/native/*.c)
+$(NATIVE_LIB): $(NATIVE_SOURCES)
+	$(CC) -O3 -std=c11 -fPIC -shared -pthread -Wall -Wextra -o $@ $(NATIVE_SOURCES) -lm
+
+native: $(NATIVE_LIB)
+
+venv: $(VENV)/.installed $(NATIVE_LIB)
 
 # Debian packages the tests and benchmarks drive (browser tests, the pngquant baseline).
 system-deps:
@@ -49,4 +58,4 @@ hardening: venv static
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test} SECRET_KEY=insecure-bench-key $(PY) bench/faults.py --timeout 240
 
 clean:
-	rm -rf $(VENV) .run staticfiles
+	rm -rf $(VENV) .run staticfiles $(NATIVE_LIB)

@@ -17,39 +17,27 @@ Algorithm (modelled on scikit-learn's ``sklearn/cluster/_kmeans.py``):
   `COARSE_INITS` times, and the start with the lowest inertia there is refined level by level and
   finally by Lloyd on every distinct colour. The coarse levels only choose the starting centres; the
   result is a fixed point (or tolerance stop) of Lloyd on all pixels.
-- Lloyd iterations with lazy Hamerly bounds (an upper bound to the assigned centre, a lower bound to
-  the second nearest, moved by how far the centres moved, and Hamerly's half-distance to the
-  nearest other centre). A point is looked at again only when its bounds may have crossed, which
-  after the first iterations is a small boundary layer; cluster sums are updated incrementally for
-  the colours that changed cluster. The points whose bounds fail are re-scanned against all
-  centres with float32 GEMMs in single-threaded blocks, laid out centres by points so that the
-  minima are vectorised column reductions, with the current label as a hint (`_nearest_two`);
-  other per-point work runs channel by channel on 1-D arrays, because numpy is slow on a
-  trailing axis of length 3 or 4. The per-point work of large levels, the histogram and the final
-  index gather are split over two threads (`threads`): numpy releases the GIL in all of them.
+- k-means++ and Lloyd run in C (`native`, compiled by `make`): numpy spent its time on the dozen
+  passes each iteration makes over the colours whose bounds fail, which in C is one. Lloyd keeps
+  Hamerly's two bounds per colour (upper to its centre, lower to every other centre, moved by how
+  far the centres moved, with Hamerly's half-distance to the nearest other centre) and looks at a
+  colour again only when they may have crossed, which after the first iterations is a thin
+  boundary layer. A colour whose bounds fail is searched "Exponion" style: only centres within
+  ``2u + gap`` of its centre can be nearer (u: its exact distance, gap: that centre's distance to
+  its nearest other centre), and each centre keeps the others sorted by distance, so the search
+  stops at the first one beyond that radius. Cluster sums are updated for the colours that
+  changed cluster. Distances are exact (double precision); the bounds only prune. Large levels
+  are split into fixed chunks over `threads.THREADS` threads; results do not depend on the
+  thread count. Ties keep a colour's current centre.
 - Fixed costs (they dominate at K=16): the histogram ranks each pixel's 24-bit code in a 2 MB
   bitmap of the present codes (per-word prefix counts plus a popcount) instead of a 64 MB int32
   lookup table; reductions and dot products over the colours run per channel on 1-D arrays and
   through `_dot` (einsum), never through BLAS dot/GEMV, which OpenBLAS threads above ~10,000
-  elements and which then spun against the other processes on the shared machine (up to 2x the
-  CPU time of a whole 1 MP quantization).
-- Measured and rejected (figures in docs/benchmarks.md): Kanungo et al.'s filtering algorithm on
-  a Morton-ordered octree of the colours (exact, but it redoes the whole traversal every
-  iteration and was no faster end to end at K=16/64/256, 1024² and 4096²), neighbour-restricted
-  re-scans (Exponion), with or without grouping (fewer candidates, but the per-point cost of
-  numpy's gathers and row reductions stays), and finer intermediate levels (Lloyd's path changes:
-  faster on one photo, slower on the others; re-measured with a 2^21-cell grid and an extra
-  ~400k-cell level at 4096², which cut the full-level iterations from 12/38/58 to 3/2/82 but cost
-  as much on that level, and doubled the iterations at 1024²). Fewer k-means++ starts (1 or 2
-  instead of `COARSE_INITS` = 4) saved little time overall and lost the quality margin over
-  scikit-learn at K=256. Yinyang group bounds (Ding et al. 2015; K/10 groups capped at 4 bytes of
-  bounds per pixel, group filter after the Hamerly filter, one GEMM per failing group) cut the
-  distances computed 2.8-5x but were no faster: 4-32% slower at K=64 (1024², 4096²), -8% to +14%
-  at 1024² K=256. The cost here is per re-scanned point and per group (gathers, reductions, bound
-  write-backs), not the multiply-adds; replayed on the centres of a 4096² K=64 run, 8 groups
-  cut the points due per iteration from 27% to 11% and the re-scans from 12.6% to 5.5%, but their
-  filter is a pass over every point's 8 bounds each iteration, which costs numpy about what it
-  saves.
+  elements and which then spun against the other processes on the shared machine.
+- Measured and rejected in numpy before the C loops (figures in docs/benchmarks.md): Kanungo et
+  al.'s filtering on an octree of the colours, Yinyang group bounds, finer intermediate levels,
+  fewer k-means++ starts (1 or 2 instead of `COARSE_INITS` = 4 lost the quality margin over
+  scikit-learn at K=256).
 - Stop on strict convergence (no label changed), else when the total squared centre shift is at
   most ``tol`` times the mean per-channel variance of the pixels (scikit-learn's ``_tolerance``),
   else after ``max_iter`` updates. Every update is followed by an assignment, so the labels always
@@ -71,8 +59,9 @@ translucent edges keep their alpha. The inertia of an RGBA quantization is measu
 premultiplied 0-255 units (transparent pixels contribute 0). An RGBA image whose alpha is all 255
 is accepted and gives an opaque k×4 palette; callers that want a k×3 palette pass RGB.
 
-Floating point: distinct colours are processed in float32 (sums in float64), so results are exact
-up to float32 rounding (near-ties may resolve either way).
+Floating point: distinct colours are stored in float32 (their clustering coordinates), distances,
+bounds, centres and sums are float64, so results are exact up to rounding (near-ties may resolve
+either way).
 """
 
 from dataclasses import dataclass
@@ -84,6 +73,7 @@ import numpy as np
 from .colorspace import _oklab_to_srgb, _srgb_to_oklab
 from .errors import InvalidOptions
 from .presets import COLOR_SPACES, MAX_COLORS, MIN_COLORS
+from . import native, threads
 from .threads import run_parts, split
 
 # Coarse-to-fine levels: k-means++ runs on the first, Lloyd on each, then on every colour.
@@ -96,15 +86,6 @@ COARSE_INITS = 4
 _GRID_BITS = 20
 # Pixels per block when packing colour codes (bounds the temporaries to a few MB).
 _PIXEL_BLOCK = 1 << 17
-# Distance blocks hold at most this many multiply-adds: below OpenBLAS's threading threshold
-# (65536 x GEMM_MULTITHREAD_THRESHOLD 4), so each GEMM runs on one thread. Threaded GEMMs with an
-# inner dimension of 4 were up to 50x slower on the shared 2-core machine.
-_GEMM_SINGLE_THREAD_WORK = 1 << 18
-# Distances per scan buffer in `_nearest_two` (1 MB of float32: stays in the cache).
-_SCAN_ELEMENTS = 1 << 18
-# Lloyd's per-point work is split over threads from this many points per thread (below, the
-# hand-off costs more than it saves: 1.2x at 10,000 points, 1.8x at 40,000).
-_PARALLEL_MIN_POINTS = 1 << 14
 # Per-pixel passes (blocks of `_PIXEL_BLOCK`) are split over threads from this many blocks each.
 _PARALLEL_MIN_BLOCKS = 4
 # Below this many pixels, np.unique beats the 2^24-entry lookup table for RGB.
@@ -582,10 +563,10 @@ def _quantize_histogram(
         points = histogram.features[first:]
         weights = counts[first:].astype(np.float64)
         rng = np.random.default_rng(seed)
-        centers, state, n_iter, converged, history = _kmeans(points, weights, slots, max_iter, tol, rng)
-        palette = _centers_to_palette(centers + state.mean, histogram.color_space, n_channels)
+        centers, mean, state, n_iter, converged, history = _kmeans(points, weights, slots, max_iter, tol, rng)
+        palette = _centers_to_palette(centers + mean, histogram.color_space, n_channels)
         # Re-assign to the rounded palette: the indices must be the nearest entry of what we ship.
-        rounded = _features(palette, histogram.color_space).astype(np.float32) - state.mean
+        rounded = _features(palette, histogram.color_space).astype(np.float32) - mean
         state.move(rounded)
         used_rows = np.flatnonzero(np.bincount(state.labels, minlength=len(palette)))
         # Drop entries that are unused or duplicated by rounding; a duplicate's colours go to its
@@ -638,23 +619,21 @@ def _quantize_histogram(
 
 
 # ---------------------------------------------------------------------------------------------
-# Weighted k-means++ and Lloyd with Hamerly bounds (validated float32 input, n_points > k)
+# Weighted K-Means: levels and starts here, k-means++ and Lloyd in `native` (n_points > k)
 # ---------------------------------------------------------------------------------------------
 
 
 def _kmeans(points, weights, k, max_iter, tol, rng):
     """Weighted K-Means on distinct colours. Assumes validated input with len(points) > k.
 
-    Returns (centers (k, d) float32 relative to state.mean, state, n_iter, converged, history);
+    Returns (centers (k, d) float64 relative to `mean`, mean, state, n_iter, converged, history);
     `state` holds the labels of the returned centres and can move them (the rounded palette).
     """
     total = weights.sum()
     mean = (np.array([_dot(column, weights) for column in points.T]) / total).astype(np.float32)
     x = points - mean
-    full = _Hamerly(x, weights)
-    full.mean = mean
     # Mean per-channel variance = weighted mean of ||x - mean||^2 over the channels.
-    tol_abs = float(_dot(full.xsq, weights)) / total / x.shape[1] * tol
+    tol_abs = float(_dot(np.einsum("ij,ij->i", x, x), weights)) / total / x.shape[1] * tol
 
     # Coarse to fine: k-means++ and Lloyd on count-weighted means of colour cells (cheap), then
     # Lloyd on every colour; the fine level then starts near its optimum, where the bounds prune well.
@@ -664,47 +643,24 @@ def _kmeans(points, weights, k, max_iter, tol, rng):
     # (drawn up front, in the order one thread would draw them), so the result does not depend on
     # the thread count.
     n_starts = COARSE_INITS if len(levels[0][0]) < len(x) else 1
-    uniforms = rng.random((n_starts, 1 + (k - 1) * _local_trials(k)))
+    n_trials = _local_trials(k)
+    uniforms = rng.random((n_starts, 1 + (k - 1) * n_trials))
 
     def run_starts(starts):
         found = []
         for start in starts:
-            state = _Hamerly(*levels[0])
-            centers, _, _, _ = _lloyd(state, _kmeans_plusplus(*levels[0], k, uniforms[start]), max_iter, tol_abs)
-            found.append((state.inertia(centers), start, centers))
+            seeds = native.kmeans_plusplus(*levels[0], k, n_trials, uniforms[start])
+            centers, _, _, _, inertia = native.LloydState(*levels[0], k).lloyd(seeds, max_iter, tol_abs)
+            found.append((inertia, start, centers))
         return found
 
     runs = run_parts(run_starts, split(np.arange(n_starts), 1))
     _, _, centers = min((run for part in runs for run in part), key=lambda run: run[:2])  # ties: first start
     for points_l, weights_l in levels[1:]:
-        centers, _, _, _ = _lloyd(_Hamerly(points_l, weights_l), centers, max_iter, tol_abs)
-    centers, n_iter, converged, history = _lloyd(full, centers, max_iter, tol_abs)
-    return centers, full, n_iter, converged, history
-
-
-def _lloyd(state, centers, max_iter, tol_abs):
-    """Lloyd iterations on `state` from `centers`; returns (centers, n_iter, converged, history)."""
-    state.assign_full(centers)
-    history: list[float] = []
-    converged = False
-    n_iter = 0
-    for n_iter in range(1, max_iter + 1):
-        history.append(state.inertia(centers))
-        new_centers, empty = state.means(centers)
-        if empty.size:
-            # As scikit-learn: an empty cluster restarts at the points farthest from their centre.
-            far = np.argpartition(state.upper, -empty.size)[-empty.size :]
-            new_centers[empty] = state.x[far]
-            centers = new_centers
-            state.assign_full(centers)
-            continue
-        shift_total = float(((new_centers.astype(np.float64) - centers) ** 2).sum())
-        changed = state.move(new_centers)
-        centers = new_centers
-        if changed == 0 or shift_total <= tol_abs:
-            converged = True
-            break
-    return centers, n_iter, converged, history
+        centers = native.LloydState(points_l, weights_l, k, threads.THREADS).lloyd(centers, max_iter, tol_abs)[0]
+    full = native.LloydState(x, weights, k, threads.THREADS)
+    centers, n_iter, converged, history, _ = full.lloyd(centers, max_iter, tol_abs)
+    return centers, mean, full, n_iter, converged, history
 
 
 def _coarse_levels(x, weights, k):
@@ -765,276 +721,8 @@ def _local_trials(k):
     return 2 + int(np.log(k))
 
 
-def _kmeans_plusplus(points, weights, k, uniforms):
-    """Greedy weighted k-means++ (scikit-learn's `_kmeans_plusplus`). Assumes >= k distinct points.
-
-    `uniforms`: the 1 + (k - 1) * `_local_trials(k)` random numbers in [0, 1) it uses, in order.
-    """
-    n_local_trials = _local_trials(k)
-    centers = np.empty((k, points.shape[1]), dtype=np.float32)
-    p64 = points.astype(np.float64)
-    cumulative = np.cumsum(weights)
-    first = min(int(np.searchsorted(cumulative, uniforms[0] * cumulative[-1])), len(points) - 1)
-    centers[0] = points[first]
-    closest = _squared_distances(p64[first : first + 1], p64)[0]
-    potential = float(_dot(closest, weights))
-    for c in range(1, k):
-        trials = uniforms[1 + (c - 1) * n_local_trials : 1 + c * n_local_trials]
-        targets = trials * potential
-        candidates = np.searchsorted(np.cumsum(weights * closest), targets)
-        np.clip(candidates, None, len(points) - 1, out=candidates)
-        distance = _squared_distances(p64[candidates], p64)
-        np.minimum(closest, distance, out=distance)
-        potentials = _dot(distance, weights)
-        best = int(np.argmin(potentials))
-        closest = distance[best]
-        potential = float(potentials[best])
-        centers[c] = points[candidates[best]]
-    return centers
-
-
 def _dot(a, b):
     """a (..., n) . b (n,) without BLAS: OpenBLAS threads dot products and GEMVs of more than about
     10,000 elements, which made the whole quantization up to 2x slower on the shared 2-core machine
     (threads spinning against the other processes); einsum's loop is single-threaded and as fast."""
     return np.einsum("...j,j->...", a, b)
-
-
-def _squared_distances(a, b):
-    """(m, d), (n, d) -> (m, n) squared distances, one channel at a time (d is 3 or 4)."""
-    out = (b[None, :, 0] - a[:, 0, None]) ** 2
-    for j in range(1, a.shape[1]):
-        out += (b[None, :, j] - a[:, j, None]) ** 2
-    return out
-
-
-def _augment(x):
-    """(n, d) -> (n, d+1) float32 with a column of ones, so one GEMM gives -2 x.c + ||c||^2.
-
-    (OpenBLAS is also far faster with an inner dimension of 4 than of 3.)
-    """
-    out = np.ones((len(x), x.shape[1] + 1), dtype=np.float32)
-    out[:, :-1] = x
-    return out
-
-
-def _augment_centers(centers):
-    """(k, d) -> (d+1, k) float32 so that `_augment(x) @ result` is -2 x.c + ||c||^2."""
-    c = centers.astype(np.float32)
-    return np.vstack([-2.0 * c.T, (c * c).sum(axis=1)[None, :]]).astype(np.float32)
-
-
-def _nearest(xa, ca):
-    """Index of the nearest centre for each row of `_augment(x)`, single-threaded GEMM blocks."""
-    block = max(64, _GEMM_SINGLE_THREAD_WORK // ca.size)
-    if len(xa) <= block:
-        return (xa @ ca).argmin(axis=1)
-    return np.concatenate([(xa[a:b] @ ca).argmin(axis=1) for a, b in _blocks(len(xa), block)])
-
-
-def _augment_columns(x):
-    """(n, d) -> (d+1, n) float32: `_augment(x)` transposed, the layout `_nearest_two` scans."""
-    out = np.ones((x.shape[1] + 1, len(x)), dtype=np.float32)
-    out[:-1] = x.T
-    return out
-
-
-def _nearest_two(xat, xsq, centers, hint=None):
-    """Nearest centre (intp) and squared distance to the second nearest, block by block.
-
-    xat: (d+1, n) float32 from `_augment_columns`; xsq: (n,) squared norms; centers: (k, d);
-    hint: (n,) each point's current centre, or None. Distances are laid out centres by points, one
-    single-threaded GEMM per block, because numpy's min along the first axis is vectorised across
-    the columns (about 10x faster than an argmin, or than a min along a short last axis). With a
-    hint, an argmin is only run for the points whose hinted centre is not at the minimum (a few
-    percent once Lloyd has settled) and a tie keeps the hinted centre; without one, the nearest is
-    the first centre at the minimum.
-    """
-    n = xat.shape[1]
-    cat = np.ascontiguousarray(_augment_centers(centers).T)
-    k = len(cat)
-    labels = np.empty(n, dtype=np.intp)
-    d2 = np.empty(n, dtype=np.float32)
-    if k == 1:
-        labels[:] = 0
-        d2[:] = np.inf
-        return labels, d2
-    # GEMMs small enough for one thread, written side by side into a scan buffer of about
-    # `_SCAN_ELEMENTS` distances that the reductions then cover in one call each.
-    block = max(64, _GEMM_SINGLE_THREAD_WORK // cat.size)
-    chunk = max(block, (_SCAN_ELEMENTS // k) // block * block)
-    buffer = np.empty((k, min(chunk, n)), dtype=np.float32)
-    for start, stop in _blocks(n, chunk):
-        dist = buffer[:, : stop - start]
-        for a, b in _blocks(stop - start, block):
-            np.matmul(cat, xat[:, start + a : start + b], out=dist[:, a:b])
-        nearest = dist.min(axis=0)
-        columns = np.arange(stop - start)
-        if hint is None:
-            best = (dist == nearest).argmax(axis=0)
-        else:
-            best = hint[start:stop].astype(np.intp)
-            wrong = np.flatnonzero(dist[best, columns] > nearest)
-            if wrong.size:
-                best[wrong] = dist[:, wrong].argmin(axis=0)
-        dist[best, columns] = np.inf
-        dist.min(axis=0, out=d2[start:stop])
-        labels[start:stop] = best
-    d2 += xsq
-    return labels, d2
-
-
-class _Hamerly:
-    """Labels, lazy Hamerly bounds and per-cluster sums for weighted Lloyd. Assumes validated input.
-
-    x: (n, d) float32, centred; weights: (n,) float64. `mean` (set by the caller) is what was
-    subtracted from x.
-
-    Bounds are stored as of the last time each point was examined, with the cumulative centre
-    shifts of that moment folded in: u0 = (upper bound on the distance to its centre) - (that
-    centre's cumulative shift), l0 = (lower bound on the distance to any other centre) + (the
-    cumulative largest shift M). The current bounds are then u0 + cum_shift[label] and l0 - M,
-    one gather each. The gap max(l, s[label]) - u (s: half the distance from the centre to its nearest
-    other centre) shrinks per iteration by at most the shift of the point's own centre plus the
-    largest shift (l by at most the largest, s by at most half their sum), so a point only needs
-    looking at once ``expiry = gap0 + S0[label] + M0 <= S[label] + M`` (S: cumulative shift of each
-    centre, M: cumulative largest shift). Each iteration costs one pass over `expiry` and the
-    labels plus work on the points that are due, instead of several passes over every point.
-    (Counting the own centre's shift rather than a second largest one halved the points due on
-    the 4096² photos at K=64: most centres move a tenth as far as the farthest-moving one.)
-    """
-
-    def __init__(self, x, weights):
-        self.x = x
-        self.xat = _augment_columns(x)
-        self.xt = np.ascontiguousarray(x.T)
-        self.weights = weights
-        self.mean = None
-        self.xsq = np.einsum("ij,ij->i", x, x)
-        self.weighted_xt = self.xt * weights
-        self.weighted_sq = weights * self.xsq
-        # Slack for float32 rounding in ||x||^2 - 2 x.c + ||c||^2 (squared units).
-        self.slack = 8 * float(np.finfo(np.float32).eps) * (float(self.xsq.max()) + 1.0)
-        self.centers = None
-
-    def assign_full(self, centers):
-        self.centers = centers.astype(np.float32)
-        n, k = len(self.x), len(centers)
-        self.labels = np.empty(n, dtype=np.intp)
-        self.u0 = np.empty(n)
-        self.l0 = np.empty(n)
-
-        def assign(part):
-            rows = slice(part[0], part[-1] + 1)
-            labels, d2 = _nearest_two(self.xat[:, rows], self.xsq[rows], self.centers)
-            self.labels[rows] = labels
-            self.u0[rows] = self._exact_distance(rows, labels)
-            self.l0[rows] = np.sqrt(np.maximum(d2 - self.slack, 0.0))
-
-        run_parts(assign, split(np.arange(n), _PARALLEL_MIN_POINTS))
-        # Snapshots with the cumulative shifts folded in (one array each, fewer gathers per
-        # iteration): upper = u0 + cum_shift[label], lower = l0 - cum_max.
-        self.cum_shift = np.zeros(k)
-        self.cum_max = 0.0
-        self.expiry = self.l0 - self.u0
-        self.cluster_weight = np.bincount(self.labels, weights=self.weights, minlength=k)
-        self.cluster_sum = np.stack(
-            [np.bincount(self.labels, weights=column, minlength=k) for column in self.weighted_xt], axis=1
-        )
-        self.cluster_sq = np.bincount(self.labels, weights=self.weighted_sq, minlength=k)
-
-    @property
-    def upper(self):
-        """Current upper bounds of every point (used to pick far points for empty clusters)."""
-        return self.u0 + self.cum_shift[self.labels]
-
-    def _exact_distance(self, rows, labels):
-        # Channel by channel on 1-D arrays: numpy is slow on a last axis of length 3 or 4.
-        total = None
-        for xj, cj in zip(self.xt, self.centers.T):
-            term = xj[rows] - cj[labels]
-            term *= term
-            total = term if total is None else total + term
-        return np.sqrt(total)
-
-    def inertia(self, centers):
-        """Weighted mean squared distance of the current labels to `centers`, from the sums."""
-        c = centers.astype(np.float64)
-        total = self.cluster_sq - 2 * (self.cluster_sum * c).sum(axis=1) + self.cluster_weight * (c * c).sum(axis=1)
-        return float(max(total.sum(), 0.0) / self.cluster_weight.sum())
-
-    def means(self, centers):
-        """(new centres float32, indices of empty clusters)."""
-        new = centers.astype(np.float64).copy()
-        filled = self.cluster_weight > 0
-        new[filled] = self.cluster_sum[filled] / self.cluster_weight[filled, None]
-        return new.astype(np.float32), np.flatnonzero(~filled)
-
-    def move(self, new_centers):
-        """Move the centres, re-examine only points whose bounds allow a change; return #changed."""
-        new_centers = new_centers.astype(np.float32)
-        shift = np.sqrt(((new_centers.astype(np.float64) - self.centers) ** 2).sum(axis=1))
-        self.centers = new_centers
-        k = len(new_centers)
-        self.cum_shift += shift
-        self.cum_max += float(shift.max())
-        due = np.flatnonzero(self.expiry <= (self.cum_shift + self.cum_max)[self.labels])
-        if due.size == 0:
-            return 0
-        # Half the distance from each centre to its nearest other centre (Hamerly's s).
-        between = np.zeros((k, k))
-        for cj in new_centers.T.astype(np.float64):
-            between += (cj[:, None] - cj[None, :]) ** 2
-        np.fill_diagonal(between, np.inf)
-        half_gap = (0.5 * np.sqrt(between.min(axis=1))).astype(np.float32)
-        # The due points are examined in parts on two threads (disjoint rows); the cluster sums
-        # are updated afterwards, in this thread.
-        parts = run_parts(lambda part: self._examine(part, half_gap), split(due, _PARALLEL_MIN_POINTS))
-        moved, old, new = (np.concatenate(column) for column in zip(*parts))
-        if moved.size:
-            self._transfer(moved, old, new, k)
-        return int(moved.size)
-
-    def _examine(self, due, half_gap):
-        """Check the bounds of the `due` points, re-scan those that fail, refresh their bounds and
-        labels; return (rows that changed cluster, their old labels, their new labels)."""
-        labels = self.labels[due]
-        upper = (self.u0[due] + self.cum_shift[labels]).astype(np.float32)
-        lower = (self.l0[due] - self.cum_max).astype(np.float32)
-        bound = np.maximum(half_gap[labels], lower)
-        pos = np.flatnonzero(upper > bound)
-        moved = old = new = np.empty(0, dtype=np.intp)
-        if pos.size:
-            tight = self._exact_distance(due[pos], labels[pos])
-            upper[pos] = tight
-            pos = pos[tight > bound[pos]]
-        if pos.size:
-            rows = due[pos]
-            old_labels = labels[pos]
-            new_labels, d2 = _nearest_two(np.take(self.xat, rows, axis=1), self.xsq[rows], self.centers, old_labels)
-            labels[pos] = new_labels
-            upper[pos] = self._exact_distance(rows, new_labels)
-            lower[pos] = np.sqrt(np.maximum(d2 - self.slack, 0.0))
-            changed = new_labels != old_labels
-            moved, old, new = rows[changed], old_labels[changed], new_labels[changed]
-            self.labels[moved] = new
-        # Refresh the snapshots of every point looked at.
-        self.u0[due] = upper - self.cum_shift[labels]
-        self.l0[due] = lower + self.cum_max
-        # Hamerly's test passes while max(s[label], lower) >= upper (expiry rule: class docstring).
-        slack = np.maximum(half_gap[labels], lower).astype(np.float64) - upper
-        self.expiry[due] = slack + self.cum_shift[labels] + self.cum_max
-        return moved, old, new
-
-    def _transfer(self, rows, old, new, k):
-        """Incrementally move `rows` from clusters `old` to `new` in the per-cluster sums."""
-        for values, target in (
-            (self.weights[rows], self.cluster_weight),
-            (self.weighted_sq[rows], self.cluster_sq),
-        ):
-            target -= np.bincount(old, weights=values, minlength=k)
-            target += np.bincount(new, weights=values, minlength=k)
-        for j in range(self.x.shape[1]):
-            values = self.weighted_xt[j][rows]
-            self.cluster_sum[:, j] -= np.bincount(old, weights=values, minlength=k)
-            self.cluster_sum[:, j] += np.bincount(new, weights=values, minlength=k)

@@ -338,71 +338,155 @@ def test_invalid_options_is_a_value_error():
         quantize(random_image(), 0)
 
 
-# --- internals: the exact nearest-centre search behind Lloyd ----------------------------------
+# --- internals: the compiled k-means++ and Lloyd (compression/engine/native) -------------------
 
 
-def brute_force_two(x, centers):
-    dist = ((x[:, None, :].astype(np.float64) - centers[None, :, :].astype(np.float64)) ** 2).sum(axis=2)
-    ordered = np.sort(dist, axis=1)
-    second = ordered[:, 1] if len(centers) > 1 else np.full(len(x), np.inf)
-    return dist, ordered[:, 0], second
+def brute_force(x, centers):
+    """(n, k) float64 squared distances."""
+    return ((x[:, None, :].astype(np.float64) - centers[None, :, :].astype(np.float64)) ** 2).sum(axis=2)
 
 
-@pytest.mark.parametrize("with_hint", [False, True])
+def assert_state_exact(state, x, weights, centers):
+    """Every label is a nearest centre, every bound holds, and the cluster sums match the labels."""
+    k = len(centers)
+    dist = np.sqrt(brute_force(x, centers))
+    own = dist[np.arange(len(x)), state.labels]
+    np.testing.assert_allclose(own, dist.min(axis=1), rtol=1e-9, atol=1e-9)
+    assert (state.upper >= own - 1e-9).all()
+    others = dist.copy()
+    others[np.arange(len(x)), state.labels] = np.inf
+    assert (state.lower <= others.min(axis=1) + 1e-9).all()
+    np.testing.assert_allclose(state.cluster_weight, np.bincount(state.labels, weights=weights, minlength=k))
+    sums = np.stack([np.bincount(state.labels, weights=weights * x[:, j], minlength=k) for j in range(x.shape[1])], axis=1)
+    np.testing.assert_allclose(state.cluster_sum, sums, rtol=1e-9, atol=1e-6)
+
+
+@pytest.mark.parametrize("d", [3, 4])
 @pytest.mark.parametrize("k", [1, 3, 16, 64, 256])
-def test_nearest_two_matches_brute_force_across_gemm_blocks(k, with_hint):
-    from compression.engine.kmeans import _augment_columns, _nearest_two
+def test_native_assign_finds_the_nearest_centre_across_chunks(k, d):
+    from compression.engine.native import LloydState
 
     rng = np.random.default_rng(k)
-    # 70,000 rows: many GEMM blocks and a partial last one.
-    x = (rng.integers(0, 256, (70_000, 3)) - 128).astype(np.float32)
-    centers = (rng.integers(0, 256, (k, 3)) - 128).astype(np.float32)
-    dist, best, second = brute_force_two(x, centers)
-    # A hint that is right for most points and wrong for a tenth of them, as in Lloyd's iterations.
-    hint = None
-    if with_hint:
-        hint = dist.argmin(axis=1)
-        wrong = rng.random(len(x)) < 0.1
-        hint[wrong] = rng.integers(0, k, wrong.sum())
-    labels, d2 = _nearest_two(_augment_columns(x), (x * x).sum(axis=1), centers, hint)
-    np.testing.assert_allclose(dist[np.arange(len(x)), labels], best, rtol=1e-5, atol=0.05)
-    np.testing.assert_allclose(d2, second, rtol=1e-5, atol=0.05)
-
-
-def test_nearest_two_breaks_exact_ties_towards_the_lower_index_or_the_hint():
-    from compression.engine.kmeans import _augment_columns, _nearest_two
-
-    x = np.array([[0, 0, 0], [10, 0, 0], [5, 0, 0]], dtype=np.float32)
-    centers = np.array([[10, 0, 0], [0, 0, 0], [10, 0, 0]], dtype=np.float32)  # a duplicate centre
-    xat, xsq = _augment_columns(x), (x * x).sum(axis=1)
-    labels, d2 = _nearest_two(xat, xsq, centers)
-    assert labels.tolist() == [1, 0, 0]  # (5,0,0) is 25 from all three: lowest index wins
-    assert d2.tolist() == [100, 0, 25]
-    # A tied hint is kept (a point does not change cluster on a tie); a wrong one is not.
-    labels, d2 = _nearest_two(xat, xsq, centers, np.array([0, 2, 2]))
-    assert labels.tolist() == [1, 2, 2]
-    assert d2.tolist() == [100, 0, 25]
-
-
-@pytest.mark.parametrize("k", [2, 16, 64])
-def test_hamerly_moves_keep_every_colour_on_its_nearest_centre_and_sums_exact(k):
-    from compression.engine.kmeans import _Hamerly
-
-    rng = np.random.default_rng(k)
-    x = rng.normal(0, 40, (20_000, 3)).astype(np.float32)
+    # 70,000 points: several chunks of the C loops and a partial last one, on two threads.
+    x = (rng.integers(0, 256, (70_000, d)) - 128).astype(np.float32)
     weights = rng.integers(1, 50, len(x)).astype(np.float64)
-    state = _Hamerly(x, weights)
-    centers = x[rng.choice(len(x), k, replace=False)].copy()
-    state.assign_full(centers)
+    centers = (rng.integers(0, 256, (k, d)) - 128).astype(np.float64)
+    state = LloydState(x, weights, k, threads=2)
+    state.assign(centers)
+    assert_state_exact(state, x, weights, centers)
+
+
+@pytest.mark.parametrize("k", [2, 16, 64, 256])
+def test_native_moves_keep_every_colour_on_its_nearest_centre_and_sums_exact(k):
+    from compression.engine.native import LloydState
+
+    rng = np.random.default_rng(k)
+    x = rng.normal(0, 40, (40_000, 3)).astype(np.float32)
+    weights = rng.integers(1, 50, len(x)).astype(np.float64)
+    state = LloydState(x, weights, k, threads=2)
+    centers = x[rng.choice(len(x), k, replace=False)].astype(np.float64)
+    state.assign(centers)
     for step in range(12):
         # Small drifts (the bounds prune) and, every fourth step, a large jump (they must not).
         scale = 8.0 if step % 4 == 3 else 0.3
-        centers = (centers + rng.normal(0, scale, centers.shape)).astype(np.float32)
-        state.move(centers)
-        dist, best, _ = brute_force_two(x, centers)
-        np.testing.assert_allclose(dist[np.arange(len(x)), state.labels], best, rtol=1e-5, atol=1e-3)
-        np.testing.assert_allclose(state.cluster_weight, np.bincount(state.labels, weights=weights, minlength=k))
-        sums = np.stack([np.bincount(state.labels, weights=weights * x[:, j], minlength=k) for j in range(3)], axis=1)
-        np.testing.assert_allclose(state.cluster_sum, sums, rtol=1e-9, atol=1e-6)
-        # Every stored bound still holds: upper >= distance to the centre.
-        assert (state.upper + 1e-3 >= np.sqrt(dist[np.arange(len(x)), state.labels])).all()
+        previous = state.labels.copy()
+        centers = centers + rng.normal(0, scale, centers.shape)
+        changed = state.move(centers)
+        assert changed == int((state.labels != previous).sum())
+        assert_state_exact(state, x, weights, centers)
+
+
+def test_native_move_keeps_the_current_centre_on_a_tie():
+    from compression.engine.native import LloydState
+
+    x = np.array([[4, 0, 0], [0, 0, 0], [10, 0, 0]], dtype=np.float32)
+    state = LloydState(x, np.ones(3), 2)
+    state.assign(np.array([[0.0, 0, 0], [10.0, 0, 0]]))
+    assert state.labels.tolist() == [0, 0, 1]
+    # (4,0,0) is now exactly 6 from both centres: it stays where it was.
+    assert state.move(np.array([[-2.0, 0, 0], [10.0, 0, 0]])) == 0
+    assert state.labels.tolist() == [0, 0, 1]
+    # One step further and the other centre is nearer.
+    assert state.move(np.array([[-3.0, 0, 0], [10.0, 0, 0]])) == 1
+    assert state.labels.tolist() == [1, 0, 1]
+
+
+def reference_lloyd(x, weights, centers, max_iter, tol_abs):
+    """Plain weighted Lloyd with brute-force assignments (the definition the C loop must meet)."""
+    history = []
+    labels = brute_force(x, centers).argmin(axis=1)
+    for n_iter in range(1, max_iter + 1):
+        history.append(float((brute_force(x, centers)[np.arange(len(x)), labels] * weights).sum() / weights.sum()))
+        total = np.bincount(labels, weights=weights, minlength=len(centers))
+        new = np.stack([np.bincount(labels, weights=weights * x[:, j], minlength=len(centers)) for j in range(x.shape[1])], axis=1) / total[:, None]
+        shift = float(((new - centers) ** 2).sum())
+        new_labels = brute_force(x, new).argmin(axis=1)
+        changed = int((new_labels != labels).sum())
+        centers, labels = new, new_labels
+        if changed == 0 or shift <= tol_abs:
+            return centers, n_iter, True, history
+    return centers, max_iter, False, history
+
+
+@pytest.mark.parametrize(("k", "tol_abs"), [(5, 0.0), (24, 0.0), (24, 1e-2)])
+def test_native_lloyd_follows_plain_lloyd_step_by_step(k, tol_abs):
+    from compression.engine.native import LloydState
+
+    rng = np.random.default_rng(k)
+    # Colour-like clusters, so Lloyd takes many steps and the bounds prune.
+    blobs = rng.uniform(-100, 100, (12, 3))
+    x = (blobs[rng.integers(0, 12, 6000)] + rng.normal(0, 12, (6000, 3))).astype(np.float32)
+    weights = rng.integers(1, 20, len(x)).astype(np.float64)
+    start = x[:k].astype(np.float64)
+    expected = reference_lloyd(x, weights, start, 300, tol_abs)
+    state = LloydState(x, weights, k, threads=2)
+    centers, n_iter, converged, history, inertia = state.lloyd(start, 300, tol_abs)
+    assert (n_iter, converged) == expected[1:3] and n_iter > 5
+    np.testing.assert_allclose(centers, expected[0], rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(history, expected[3], rtol=1e-9)
+    assert inertia == pytest.approx(float((brute_force(x, centers).min(axis=1) * weights).sum() / weights.sum()), rel=1e-9)
+    assert_state_exact(state, x, weights, centers)
+
+
+def test_native_lloyd_restarts_an_empty_cluster_at_the_farthest_point():
+    from compression.engine.native import LloydState
+
+    x = np.array([[0, 0, 0], [1, 0, 0], [100, 0, 0]], dtype=np.float32)
+    # The second centre is nearest to nothing: it must restart at the point farthest from its centre.
+    state = LloydState(x, np.ones(3), 2)
+    centers, n_iter, converged, history, inertia = state.lloyd(np.array([[0.0, 0, 0], [-500.0, 0, 0]]), 10, 0.0)
+    assert converged
+    assert sorted(map(tuple, centers.round(6))) == [(0.5, 0.0, 0.0), (100.0, 0.0, 0.0)]
+    assert inertia == pytest.approx(0.5 / 3)
+
+
+def reference_plusplus(x, weights, k, n_trials, uniforms):
+    """scikit-learn's greedy weighted k-means++ in numpy, drawing from `uniforms` in order."""
+    x = x.astype(np.float64)
+    cumulative = np.cumsum(weights)
+    first = min(int(np.searchsorted(cumulative, uniforms[0] * cumulative[-1])), len(x) - 1)
+    centers = [x[first]]
+    closest = ((x - x[first]) ** 2).sum(axis=1)
+    potential = float(closest @ weights)
+    for c in range(1, k):
+        trials = uniforms[1 + (c - 1) * n_trials : 1 + c * n_trials]
+        candidates = np.minimum(np.searchsorted(np.cumsum(weights * closest), trials * potential), len(x) - 1)
+        distance = np.minimum(closest, brute_force(x[candidates], x))
+        potentials = distance @ weights
+        best = int(np.argmin(potentials))
+        closest, potential = distance[best], float(potentials[best])
+        centers.append(x[candidates[best]])
+    return np.array(centers)
+
+
+@pytest.mark.parametrize("k", [2, 16, 64])
+def test_native_kmeans_plusplus_draws_the_same_centres_as_the_reference(k):
+    from compression.engine.kmeans import _local_trials
+    from compression.engine.native import kmeans_plusplus
+
+    rng = np.random.default_rng(k)
+    x = rng.normal(0, 40, (3000, 3)).astype(np.float32)
+    weights = rng.integers(1, 50, len(x)).astype(np.float64)
+    uniforms = rng.random(1 + (k - 1) * _local_trials(k))
+    expected = reference_plusplus(x, weights, k, _local_trials(k), uniforms)
+    np.testing.assert_array_equal(kmeans_plusplus(x, weights, k, _local_trials(k), uniforms), expected)

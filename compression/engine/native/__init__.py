@@ -1,0 +1,141 @@
+"""The engine's compiled inner loops (C, loaded with ctypes): k-means++ and exact Lloyd.
+
+numpy spends its time on the dozen passes each Lloyd iteration makes over the colours whose
+bounds fail; in C each point is one pass. The library is built by `make` (any C11 compiler,
+no Python headers) into ``_native.so`` beside the sources; the Dockerfile builds it the same way.
+ctypes releases the GIL during each call.
+"""
+
+import ctypes
+from pathlib import Path
+
+import numpy as np
+
+_HERE = Path(__file__).resolve().parent
+LIBRARY = _HERE / "_native.so"
+SOURCES = sorted(_HERE.glob("*.c"))
+
+
+def _load() -> ctypes.CDLL:
+    if not LIBRARY.exists():
+        raise ImportError(f"{LIBRARY} is missing: build it with `make native` (needs a C compiler such as gcc)")
+    built = LIBRARY.stat().st_mtime
+    stale = [source.name for source in SOURCES if source.stat().st_mtime > built]
+    if stale:
+        raise ImportError(f"{LIBRARY.name} is older than {', '.join(stale)}: rebuild it with `make native`")
+    return ctypes.CDLL(str(LIBRARY))
+
+
+_lib = _load()
+
+_double_p = ctypes.POINTER(ctypes.c_double)
+_float_p = ctypes.POINTER(ctypes.c_float)
+_int32_p = ctypes.POINTER(ctypes.c_int32)
+
+
+class _State(ctypes.Structure):
+    # Mirrors `km_state` in kmeans.c.
+    _fields_ = [
+        ("n", ctypes.c_int64),
+        ("d", ctypes.c_int32),
+        ("k", ctypes.c_int32),
+        ("n_threads", ctypes.c_int32),
+        ("x", _float_p),
+        ("w", _double_p),
+        ("labels", _int32_p),
+        ("upper", _double_p),
+        ("lower", _double_p),
+        ("centers", _double_p),
+        ("sums", _double_p),
+        ("weight", _double_p),
+        ("sq", _double_p),
+    ]
+
+
+_lib.km_assign.argtypes = [ctypes.POINTER(_State)]
+_lib.km_assign.restype = ctypes.c_int
+_lib.km_move.argtypes = [ctypes.POINTER(_State), _double_p]
+_lib.km_move.restype = ctypes.c_int64
+_lib.km_lloyd.argtypes = [
+    ctypes.POINTER(_State), ctypes.c_int32, ctypes.c_double, _double_p, _int32_p, _double_p,
+]
+_lib.km_lloyd.restype = ctypes.c_int
+_lib.km_plusplus.argtypes = [
+    ctypes.c_int64, ctypes.c_int32, _float_p, _double_p, ctypes.c_int32, ctypes.c_int32, _double_p, _double_p,
+]
+_lib.km_plusplus.restype = ctypes.c_int
+
+
+def _ptr(array: np.ndarray, kind):
+    return array.ctypes.data_as(kind)
+
+
+def _check(status: int) -> int:
+    if status < 0:
+        raise MemoryError("the quantizer ran out of memory")
+    return status
+
+
+class LloydState:
+    """Labels, Hamerly bounds and per-cluster sums of weighted points, kept between calls.
+
+    x: (n, d) float32 with d = 3 or 4; weights: (n,) float64, all > 0; k: centres (1..256);
+    threads: how many threads one call may use (results do not depend on it).
+    """
+
+    def __init__(self, x: np.ndarray, weights: np.ndarray, k: int, threads: int = 1):
+        self.x = np.ascontiguousarray(x, dtype=np.float32)
+        self.weights = np.ascontiguousarray(weights, dtype=np.float64)
+        n, d = self.x.shape
+        if d not in (3, 4):
+            raise ValueError(f"points must have 3 or 4 channels, got {d}")
+        self.labels = np.zeros(n, dtype=np.int32)
+        self.upper = np.zeros(n)
+        self.lower = np.zeros(n)
+        self.centers = np.zeros((k, d))
+        self.cluster_sum = np.zeros((k, d))
+        self.cluster_weight = np.zeros(k)
+        self.cluster_sq = np.zeros(k)
+        self._struct = _State(
+            n, d, k, max(1, int(threads)),
+            _ptr(self.x, _float_p), _ptr(self.weights, _double_p), _ptr(self.labels, _int32_p),
+            _ptr(self.upper, _double_p), _ptr(self.lower, _double_p), _ptr(self.centers, _double_p),
+            _ptr(self.cluster_sum, _double_p), _ptr(self.cluster_weight, _double_p), _ptr(self.cluster_sq, _double_p),
+        )
+
+    def assign(self, centers: np.ndarray) -> None:
+        """Label every point with its nearest centre (ties: see kmeans.c) and set the sums."""
+        self.centers[:] = centers
+        _check(_lib.km_assign(ctypes.byref(self._struct)))
+
+    def move(self, centers: np.ndarray) -> int:
+        """Move the centres of an assigned state; re-label only where the bounds allow a change.
+
+        Returns how many points changed cluster (a tie keeps the current one)."""
+        new = np.ascontiguousarray(centers, dtype=np.float64)
+        return _check(_lib.km_move(ctypes.byref(self._struct), _ptr(new, _double_p)))
+
+    def lloyd(self, centers: np.ndarray, max_iter: int, tol_abs: float):
+        """Lloyd from `centers` (assign, then update and re-assign until converged).
+
+        Returns (centres (k, d) float64, n_iter, converged, history, inertia of the result)."""
+        self.centers[:] = centers
+        history = np.zeros(max_iter)
+        n_iter = ctypes.c_int32(0)
+        final = ctypes.c_double(0.0)
+        converged = _check(
+            _lib.km_lloyd(ctypes.byref(self._struct), max_iter, tol_abs, _ptr(history, _double_p), ctypes.byref(n_iter), ctypes.byref(final))
+        )
+        return self.centers.copy(), n_iter.value, bool(converged), history[: n_iter.value].tolist(), final.value
+
+
+def kmeans_plusplus(x: np.ndarray, weights: np.ndarray, k: int, n_trials: int, uniforms: np.ndarray) -> np.ndarray:
+    """Greedy weighted k-means++ centres (k, d) float64; `uniforms` as in kmeans.c."""
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    weights = np.ascontiguousarray(weights, dtype=np.float64)
+    uniforms = np.ascontiguousarray(uniforms, dtype=np.float64)
+    if uniforms.size < 1 + (k - 1) * n_trials:
+        raise ValueError("not enough uniforms for k-means++")
+    centers = np.zeros((k, x.shape[1]))
+    _check(_lib.km_plusplus(len(x), x.shape[1], _ptr(x, _float_p), _ptr(weights, _double_p), k, n_trials, _ptr(uniforms, _double_p), _ptr(centers, _double_p)))
+    return centers

@@ -1,0 +1,511 @@
+/* Weighted k-means++ and exact Lloyd on distinct colours: the quantizer's inner loops in C.
+ *
+ * Called through ctypes by compression/engine/native/__init__.py; kmeans.py documents the
+ * algorithm and owns every decision about levels, starts and stopping. Plain C11, no Python API,
+ * no allocation that outlives a call: the caller owns every array of a `km_state`.
+ *
+ * Lloyd keeps Hamerly's two bounds per point (an upper bound on the distance to its centre, a
+ * lower bound on the distance to every other centre) and re-examines a point only when they may
+ * have crossed. A point whose bounds fail is searched "Exponion" style: only centres within
+ * 2u + gap of its current centre can be nearer (u: its exact distance, gap: that centre's
+ * distance to its nearest other centre), and each centre keeps the others sorted by distance, so
+ * the search stops at the first one beyond that radius. A full assignment starts each point's
+ * search from the previous point's centre (colours arrive sorted by code, so neighbours are
+ * close). Every distance is exact (double precision); only the bounds prune.
+ *
+ * Threads: points are processed in fixed chunks of CHUNK; a chunk's result does not depend on
+ * the thread that ran it, and chunks are merged in order, so results do not depend on the
+ * thread count.
+ */
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CHUNK 16384
+#define MAX_THREADS 64
+
+typedef struct {
+    int64_t n;          /* points */
+    int32_t d;          /* channels: 3 or 4 */
+    int32_t k;          /* centres, 1..256 */
+    int32_t n_threads;
+    const float *x;     /* (n, d) coordinates */
+    const double *w;    /* (n,) weights (pixel counts) */
+    int32_t *labels;    /* (n,) */
+    double *upper;      /* (n,) upper bound on the distance to the own centre */
+    double *lower;      /* (n,) lower bound on the distance to every other centre */
+    double *centers;    /* (k, d) */
+    double *sums;       /* (k, d) weighted coordinate sums per cluster */
+    double *weight;     /* (k,) total weight per cluster */
+    double *sq;         /* (k,) weighted squared norms per cluster */
+} km_state;
+
+/* Per-call scratch: the centres' neighbour order and the moves of the last pass. */
+typedef struct {
+    km_state *s;
+    int32_t *nb_idx;    /* (k, k-1): for each centre, the others by increasing distance */
+    double *nb_dist;    /* (k, k-1): those distances */
+    double *gap;        /* (k,) distance to the nearest other centre */
+    double *shift;      /* (k,) distance each centre moved in the last update */
+    double max_shift, second_shift;
+    int32_t argmax_shift;
+    int32_t *moved;     /* (n,) points that changed cluster, chunk by chunk */
+    int32_t *old;       /* (n,) their previous labels */
+    int64_t *n_moved;   /* (chunks,) */
+    int64_t n_chunks;
+} work;
+
+static inline double dist2(const float *x, const double *c, int d) {
+    double a = x[0] - c[0], b = x[1] - c[1], e = x[2] - c[2];
+    double out = a * a + b * b + e * e;
+    if (d == 4) {
+        double f = x[3] - c[3];
+        out += f * f;
+    }
+    return out;
+}
+
+static inline double center_dist2(const double *a, const double *b, int d) {
+    double out = 0.0;
+    for (int j = 0; j < d; j++) out += (a[j] - b[j]) * (a[j] - b[j]);
+    return out;
+}
+
+/* ---- threads: run fn(ctx, chunk) for every chunk ------------------------------------------ */
+
+typedef void (*chunk_fn)(void *ctx, int64_t chunk);
+
+typedef struct {
+    chunk_fn fn;
+    void *ctx;
+    int64_t n_chunks;
+    atomic_llong next;
+} chunk_job;
+
+static void *chunk_worker(void *arg) {
+    chunk_job *job = arg;
+    for (int64_t c; (c = atomic_fetch_add(&job->next, 1)) < job->n_chunks;) job->fn(job->ctx, c);
+    return NULL;
+}
+
+static void for_each_chunk(int64_t n_chunks, int n_threads, chunk_fn fn, void *ctx) {
+    chunk_job job = {fn, ctx, n_chunks, 0};
+    pthread_t threads[MAX_THREADS];
+    int started = 0;
+    int wanted = n_threads < n_chunks ? n_threads : (int)n_chunks;
+    if (wanted > MAX_THREADS) wanted = MAX_THREADS;
+    for (int t = 1; t < wanted; t++) {
+        if (pthread_create(&threads[started], NULL, chunk_worker, &job) == 0) started++;
+    }
+    chunk_worker(&job); /* this thread works too; if no thread could start, it does everything */
+    for (int t = 0; t < started; t++) pthread_join(threads[t], NULL);
+}
+
+/* ---- centres ------------------------------------------------------------------------------- */
+
+typedef struct {
+    double dist;
+    int32_t idx;
+} neighbour;
+
+static int by_distance(const void *a, const void *b) {
+    const neighbour *x = a, *y = b;
+    if (x->dist < y->dist) return -1;
+    if (x->dist > y->dist) return 1;
+    return (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+/* Sort every centre's neighbours by their current distance: from scratch (qsort) or, when the
+ * previous order is given, by insertion sort from it (centres move little between iterations,
+ * so the order is nearly sorted and this is close to linear). */
+static void order_neighbours(work *W, int from_scratch) {
+    km_state *s = W->s;
+    int k = s->k, d = s->d, m = k - 1;
+    if (k == 1) {
+        W->gap[0] = INFINITY;
+        return;
+    }
+    neighbour *row = malloc(sizeof(neighbour) * m);
+    for (int a = 0; a < k; a++) {
+        int32_t *idx = W->nb_idx + (int64_t)a * m;
+        double *dist = W->nb_dist + (int64_t)a * m;
+        const double *ca = s->centers + (int64_t)a * d;
+        if (from_scratch) {
+            for (int j = 0, r = 0; j < k; j++) {
+                if (j == a) continue;
+                row[r].idx = j;
+                row[r].dist = sqrt(center_dist2(ca, s->centers + (int64_t)j * d, d));
+                r++;
+            }
+            qsort(row, m, sizeof(neighbour), by_distance);
+        } else {
+            for (int r = 0; r < m; r++) {
+                row[r].idx = idx[r];
+                row[r].dist = sqrt(center_dist2(ca, s->centers + (int64_t)idx[r] * d, d));
+            }
+            for (int r = 1; r < m; r++) {
+                neighbour item = row[r];
+                int q = r - 1;
+                while (q >= 0 && by_distance(&row[q], &item) > 0) {
+                    row[q + 1] = row[q];
+                    q--;
+                }
+                row[q + 1] = item;
+            }
+        }
+        for (int r = 0; r < m; r++) {
+            idx[r] = row[r].idx;
+            dist[r] = row[r].dist;
+        }
+        W->gap[a] = dist[0];
+    }
+    free(row);
+}
+
+/* The nearest centre to x and a lower bound on the distance to every other one, searching out
+ * from centre `a` at exact distance `u`. Ties keep `a` (then the nearer-sorted centre). */
+static inline void search_from(const work *W, const float *x, int32_t a, double u, int32_t *label,
+                               double *upper, double *lower) {
+    const km_state *s = W->s;
+    int m = s->k - 1, d = s->d;
+    const int32_t *idx = W->nb_idx + (int64_t)a * m;
+    const double *dist = W->nb_dist + (int64_t)a * m;
+    /* A centre nearer than u lies within 2u of centre a; one beyond radius R is farther than R - u. */
+    double radius = 2.0 * u + W->gap[a];
+    double best = u * u, second = INFINITY;
+    int32_t b = a;
+    int r = 0;
+    for (; r < m && dist[r] <= radius; r++) {
+        int32_t j = idx[r];
+        double dd = dist2(x, s->centers + (int64_t)j * d, d);
+        if (dd < best) {
+            second = best;
+            best = dd;
+            b = j;
+        } else if (dd < second) {
+            second = dd;
+        }
+    }
+    double low = sqrt(second);
+    if (r < m && radius - u < low) low = radius - u;
+    *label = b;
+    *upper = sqrt(best);
+    *lower = low;
+}
+
+static void assign_chunk(void *ctx, int64_t chunk) {
+    work *W = ctx;
+    km_state *s = W->s;
+    int d = s->d;
+    int64_t lo = chunk * CHUNK, hi = lo + CHUNK < s->n ? lo + CHUNK : s->n;
+    int32_t guess = 0;
+    for (int64_t i = lo; i < hi; i++) {
+        const float *xi = s->x + i * d;
+        double u = sqrt(dist2(xi, s->centers + (int64_t)guess * d, d));
+        search_from(W, xi, guess, u, &s->labels[i], &s->upper[i], &s->lower[i]);
+        guess = s->labels[i];
+    }
+}
+
+static void recompute_sums(km_state *s) {
+    int d = s->d;
+    memset(s->sums, 0, sizeof(double) * s->k * d);
+    memset(s->weight, 0, sizeof(double) * s->k);
+    memset(s->sq, 0, sizeof(double) * s->k);
+    for (int64_t i = 0; i < s->n; i++) {
+        int32_t a = s->labels[i];
+        const float *xi = s->x + i * d;
+        double w = s->w[i], norm = 0.0;
+        for (int j = 0; j < d; j++) {
+            s->sums[a * d + j] += w * xi[j];
+            norm += (double)xi[j] * xi[j];
+        }
+        s->weight[a] += w;
+        s->sq[a] += w * norm;
+    }
+}
+
+static void assign_full(work *W) {
+    order_neighbours(W, 1);
+    for_each_chunk(W->n_chunks, W->s->n_threads, assign_chunk, W);
+    recompute_sums(W->s);
+}
+
+/* Hamerly's test on every point after the centres moved; failing points are searched again. */
+static void examine_chunk(void *ctx, int64_t chunk) {
+    work *W = ctx;
+    km_state *s = W->s;
+    int d = s->d;
+    int64_t lo = chunk * CHUNK, hi = lo + CHUNK < s->n ? lo + CHUNK : s->n;
+    int64_t n_moved = 0;
+    for (int64_t i = lo; i < hi; i++) {
+        int32_t a = s->labels[i];
+        double u = s->upper[i] + W->shift[a];
+        double l = s->lower[i] - (a == W->argmax_shift ? W->second_shift : W->max_shift);
+        double bound = 0.5 * W->gap[a] > l ? 0.5 * W->gap[a] : l;
+        if (u > bound) {
+            const float *xi = s->x + i * d;
+            u = sqrt(dist2(xi, s->centers + (int64_t)a * d, d));
+            if (u > bound) {
+                int32_t b;
+                search_from(W, xi, a, u, &b, &u, &l);
+                if (b != a) {
+                    s->labels[i] = b;
+                    W->moved[lo + n_moved] = (int32_t)i;
+                    W->old[lo + n_moved] = a;
+                    n_moved++;
+                }
+            }
+        }
+        s->upper[i] = u;
+        s->lower[i] = l;
+    }
+    W->n_moved[chunk] = n_moved;
+}
+
+/* Move the centres to `new_centers` and re-label the points whose bounds allow a change;
+ * the cluster sums follow the moves. Returns how many points changed cluster. */
+static int64_t move_centers(work *W, const double *new_centers) {
+    km_state *s = W->s;
+    int k = s->k, d = s->d;
+    W->max_shift = W->second_shift = 0.0;
+    W->argmax_shift = 0;
+    for (int a = 0; a < k; a++) {
+        double shift = sqrt(center_dist2(s->centers + a * d, new_centers + a * d, d));
+        W->shift[a] = shift;
+        if (shift > W->max_shift) {
+            W->second_shift = W->max_shift;
+            W->max_shift = shift;
+            W->argmax_shift = a;
+        } else if (shift > W->second_shift) {
+            W->second_shift = shift;
+        }
+    }
+    memcpy(s->centers, new_centers, sizeof(double) * k * d);
+    order_neighbours(W, 0);
+    for_each_chunk(W->n_chunks, s->n_threads, examine_chunk, W);
+    int64_t total = 0;
+    for (int64_t c = 0; c < W->n_chunks; c++) {
+        int64_t lo = c * CHUNK;
+        for (int64_t m = 0; m < W->n_moved[c]; m++) {
+            int64_t i = W->moved[lo + m];
+            int32_t a = W->old[lo + m], b = s->labels[i];
+            const float *xi = s->x + i * d;
+            double w = s->w[i], norm = 0.0;
+            for (int j = 0; j < d; j++) {
+                s->sums[a * d + j] -= w * xi[j];
+                s->sums[b * d + j] += w * xi[j];
+                norm += (double)xi[j] * xi[j];
+            }
+            s->weight[a] -= w;
+            s->weight[b] += w;
+            s->sq[a] -= w * norm;
+            s->sq[b] += w * norm;
+        }
+        total += W->n_moved[c];
+    }
+    return total;
+}
+
+static int work_init(work *W, km_state *s) {
+    int64_t k = s->k, m = k > 1 ? k - 1 : 1;
+    memset(W, 0, sizeof(*W));
+    W->s = s;
+    W->n_chunks = (s->n + CHUNK - 1) / CHUNK;
+    W->nb_idx = malloc(sizeof(int32_t) * k * m);
+    W->nb_dist = malloc(sizeof(double) * k * m);
+    W->gap = malloc(sizeof(double) * k);
+    W->shift = malloc(sizeof(double) * k);
+    W->moved = malloc(sizeof(int32_t) * s->n);
+    W->old = malloc(sizeof(int32_t) * s->n);
+    W->n_moved = malloc(sizeof(int64_t) * W->n_chunks);
+    return W->nb_idx && W->nb_dist && W->gap && W->shift && W->moved && W->old && W->n_moved;
+}
+
+static void work_free(work *W) {
+    free(W->nb_idx);
+    free(W->nb_dist);
+    free(W->gap);
+    free(W->shift);
+    free(W->moved);
+    free(W->old);
+    free(W->n_moved);
+}
+
+/* Weighted mean squared distance of the current labels to the current centres, from the sums. */
+static double inertia(const km_state *s) {
+    double total = 0.0, weight = 0.0;
+    for (int a = 0; a < s->k; a++) {
+        const double *c = s->centers + a * s->d;
+        double cross = 0.0, norm = 0.0;
+        for (int j = 0; j < s->d; j++) {
+            cross += s->sums[a * s->d + j] * c[j];
+            norm += c[j] * c[j];
+        }
+        total += s->sq[a] - 2.0 * cross + s->weight[a] * norm;
+        weight += s->weight[a];
+    }
+    return total > 0.0 ? total / weight : 0.0;
+}
+
+/* ---- public entry points (return -1 when memory runs out) ---------------------------------- */
+
+/* Label every point with its nearest centre and set its bounds and the cluster sums. */
+int km_assign(km_state *s) {
+    work W;
+    if (!work_init(&W, s)) {
+        work_free(&W);
+        return -1;
+    }
+    assign_full(&W);
+    work_free(&W);
+    return 0;
+}
+
+/* Move the centres of an assigned state; returns the points that changed cluster. */
+int64_t km_move(km_state *s, const double *new_centers) {
+    work W;
+    if (!work_init(&W, s)) {
+        work_free(&W);
+        return -1;
+    }
+    order_neighbours(&W, 1);
+    int64_t changed = move_centers(&W, new_centers);
+    work_free(&W);
+    return changed;
+}
+
+/* Lloyd from s->centers: assign, then update and re-assign until no label changes, the total
+ * squared centre shift is at most tol_abs, or max_iter updates. An empty cluster restarts at the
+ * point with the largest upper bound (as scikit-learn: the points farthest from their centre).
+ * history[i] is the inertia before update i. Sets *n_iter and *final_inertia (of the returned
+ * centres and labels); returns 1 when converged, 0 when max_iter stopped it, -1 without memory. */
+int km_lloyd(km_state *s, int32_t max_iter, double tol_abs, double *history, int32_t *n_iter,
+             double *final_inertia) {
+    int k = s->k, d = s->d;
+    work W;
+    double *next = malloc(sizeof(double) * k * d);
+    if (!work_init(&W, s) || !next) {
+        work_free(&W);
+        free(next);
+        return -1;
+    }
+    assign_full(&W);
+    int converged = 0, iter = 0;
+    for (iter = 1; iter <= max_iter; iter++) {
+        history[iter - 1] = inertia(s);
+        int n_empty = 0;
+        for (int a = 0; a < k; a++) {
+            if (s->weight[a] > 0.0) {
+                for (int j = 0; j < d; j++) next[a * d + j] = s->sums[a * d + j] / s->weight[a];
+            } else {
+                n_empty++;
+            }
+        }
+        if (n_empty) {
+            for (int a = 0; a < k; a++) {
+                if (s->weight[a] > 0.0) continue;
+                int64_t far = 0;
+                for (int64_t i = 1; i < s->n; i++)
+                    if (s->upper[i] > s->upper[far]) far = i;
+                for (int j = 0; j < d; j++) next[a * d + j] = s->x[far * d + j];
+                s->upper[far] = -1.0; /* not picked twice; every bound is reset below */
+            }
+            memcpy(s->centers, next, sizeof(double) * k * d);
+            assign_full(&W);
+            continue;
+        }
+        double shift_total = 0.0;
+        for (int64_t j = 0; j < (int64_t)k * d; j++) shift_total += (next[j] - s->centers[j]) * (next[j] - s->centers[j]);
+        int64_t changed = move_centers(&W, next);
+        if (changed == 0 || shift_total <= tol_abs) {
+            converged = 1;
+            break;
+        }
+    }
+    *n_iter = iter > max_iter ? max_iter : iter;
+    *final_inertia = inertia(s);
+    work_free(&W);
+    free(next);
+    return converged;
+}
+
+/* Greedy weighted k-means++ (scikit-learn's `_kmeans_plusplus`): each new centre is the best of
+ * n_trials candidates drawn with probability proportional to weight x squared distance to the
+ * nearest chosen centre. `uniforms` holds the 1 + (k - 1) * n_trials numbers in [0, 1) it uses,
+ * in order; `closest` is (n,) scratch. Writes (k, d) centres; returns -1 without memory. */
+int km_plusplus(int64_t n, int32_t d, const float *x, const double *w, int32_t k, int32_t n_trials,
+                const double *uniforms, double *centers) {
+    double *closest = malloc(sizeof(double) * n);
+    double *cumulative = malloc(sizeof(double) * n);
+    double *potentials = malloc(sizeof(double) * n_trials);
+    int64_t *candidates = malloc(sizeof(int64_t) * n_trials);
+    if (!closest || !cumulative || !potentials || !candidates) {
+        free(closest);
+        free(cumulative);
+        free(potentials);
+        free(candidates);
+        return -1;
+    }
+    /* First centre: drawn by weight alone. */
+    double total = 0.0;
+    for (int64_t i = 0; i < n; i++) cumulative[i] = (total += w[i]);
+    int64_t first = 0;
+    {
+        double target = uniforms[0] * total;
+        int64_t lo = 0, hi = n; /* first index with cumulative >= target */
+        while (lo < hi) {
+            int64_t mid = (lo + hi) / 2;
+            if (cumulative[mid] < target) lo = mid + 1; else hi = mid;
+        }
+        first = lo < n ? lo : n - 1;
+    }
+    for (int j = 0; j < d; j++) centers[j] = x[first * d + j];
+    double potential = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        closest[i] = dist2(x + i * d, centers, d);
+        potential += closest[i] * w[i];
+    }
+    for (int c = 1; c < k; c++) {
+        double running = 0.0;
+        for (int64_t i = 0; i < n; i++) cumulative[i] = (running += w[i] * closest[i]);
+        double cand[32][4];
+        int t_count = n_trials < 32 ? n_trials : 32;
+        for (int t = 0; t < t_count; t++) {
+            double target = uniforms[1 + (int64_t)(c - 1) * n_trials + t] * potential;
+            int64_t lo = 0, hi = n;
+            while (lo < hi) {
+                int64_t mid = (lo + hi) / 2;
+                if (cumulative[mid] < target) lo = mid + 1; else hi = mid;
+            }
+            candidates[t] = lo < n ? lo : n - 1;
+            for (int j = 0; j < 4; j++) cand[t][j] = j < d ? x[candidates[t] * d + j] : 0.0;
+            potentials[t] = 0.0;
+        }
+        for (int64_t i = 0; i < n; i++) {
+            const float *xi = x + i * d;
+            double near = closest[i], wi = w[i];
+            for (int t = 0; t < t_count; t++) {
+                double dd = dist2(xi, cand[t], d);
+                potentials[t] += wi * (dd < near ? dd : near);
+            }
+        }
+        int best = 0;
+        for (int t = 1; t < t_count; t++)
+            if (potentials[t] < potentials[best]) best = t;
+        potential = potentials[best];
+        for (int64_t i = 0; i < n; i++) {
+            double dd = dist2(x + i * d, cand[best], d);
+            if (dd < closest[i]) closest[i] = dd;
+        }
+        for (int j = 0; j < d; j++) centers[(int64_t)c * d + j] = cand[best][j];
+    }
+    free(closest);
+    free(cumulative);
+    free(potentials);
+    free(candidates);
+    return 0;
+}
