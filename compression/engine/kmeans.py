@@ -29,9 +29,9 @@ Algorithm (modelled on scikit-learn's ``sklearn/cluster/_kmeans.py``):
   changed cluster. Distances are exact (double precision); the bounds only prune. Large levels
   are split into fixed chunks over `threads.THREADS` threads; results do not depend on the
   thread count. Ties keep a colour's current centre.
-- Fixed costs (they dominate at K=16): the histogram ranks each pixel's 24-bit code in a 2 MB
-  bitmap of the present codes (per-word prefix counts plus a popcount) instead of a 64 MB int32
-  lookup table; reductions and dot products over the colours run per channel on 1-D arrays and
+- Fixed costs (they dominate at K=16): the histogram of RGB pixels (C) ranks each pixel's
+  24-bit code in a 2 MB bitmap of the present codes (per-word prefix counts plus a popcount)
+  instead of a 64 MB int32 lookup table or a sort; reductions and dot products over the colours run per channel on 1-D arrays and
   through `_dot` (einsum), never through BLAS dot/GEMV, which OpenBLAS threads above ~10,000
   elements and which then spun against the other processes on the shared machine.
 - Measured and rejected in numpy before the C loops (figures in docs/benchmarks.md): Kanungo et
@@ -88,8 +88,6 @@ _GRID_BITS = 20
 _PIXEL_BLOCK = 1 << 17
 # Per-pixel passes (blocks of `_PIXEL_BLOCK`) are split over threads from this many blocks each.
 _PARALLEL_MIN_BLOCKS = 4
-# Below this many pixels, np.unique beats the 2^24-entry lookup table for RGB.
-_RGB_TABLE_MIN_PIXELS = 1 << 17
 # sRGB-space channels of an RGBA colour are premultiplied by alpha / 255.
 _INV255 = 1.0 / 255.0
 
@@ -425,56 +423,35 @@ def _unpack_codes(codes: np.ndarray, n_channels: int) -> np.ndarray:
 def _build_histogram(pixels: np.ndarray, color_space: str) -> ColorHistogram:
     """`build_histogram` without validation.
 
-    Per-pixel work runs block by block with intp indices (numpy's fast indexing path, and small
-    temporaries); the uint32 code array is turned in place into the int32 inverse index.
+    RGB: in C (`native.rgb_histogram`), a 2 MB bitmap of the 2^24 codes. RGBA codes are 32 bits:
+    sorted with np.unique, the uint32 code array then turned in place into the int32 inverse index.
     """
     height, width, n_channels = pixels.shape
-    codes = _pack_codes(pixels)
-    inverse = codes.view(np.int32)
-    if n_channels == 3 and codes.size >= _RGB_TABLE_MIN_PIXELS:
-        # 24-bit codes: mark the colours present in a 2^24 table instead of sorting every pixel.
-        # A colour's row is its rank among the present codes: the set bits below it, from a 2 MB
-        # bitmap (per-word prefix counts plus a popcount), not from a 64 MB int32 lookup table.
-        seen = np.zeros(1 << 24, dtype=np.bool_)
-
-        def mark(start, stop):
-            seen[codes[start:stop].astype(np.intp)] = True  # threads only ever write True
-
-        _for_each_block(codes.size, mark)
-        distinct = np.flatnonzero(seen).astype(np.uint32)
-        words = np.packbits(seen, bitorder="little").view(np.uint64)
-        del seen
-        prefix = np.zeros(words.size, dtype=np.int32)
-        np.cumsum(np.bitwise_count(words[:-1]), out=prefix[1:])
-        one = np.uint64(1)
-
-        def rank(start, stop):
-            block = codes[start:stop]
-            word = (block >> 6).astype(np.intp)
-            below = words[word] & ((one << (block & 63).astype(np.uint64)) - one)
-            inverse[start:stop] = prefix[word] + np.bitwise_count(below)
-
-        _for_each_block(codes.size, rank)
+    if n_channels == 3:
+        distinct, counts, inverse = native.rgb_histogram(pixels, threads.THREADS)
     else:
+        codes = _pack_codes(pixels)
         distinct = np.unique(codes)
+        inverse = codes.view(np.int32)
 
         def rank(start, stop):
             inverse[start:stop] = np.searchsorted(distinct, codes[start:stop])
 
         _for_each_block(codes.size, rank)
-    counts = sum(
-        _for_each_block(
-            codes.size,
-            lambda start, stop: np.bincount(inverse[start:stop].astype(np.intp), minlength=distinct.size),
-            1 << 22,
+        counts = sum(
+            _for_each_block(
+                codes.size,
+                lambda start, stop: np.bincount(inverse[start:stop].astype(np.intp), minlength=distinct.size),
+                1 << 22,
+            )
         )
-    )
+        inverse = inverse.reshape(height, width)
     colors = _unpack_codes(distinct, n_channels)
     transparent_index = 0 if n_channels == 4 and colors[0, 3] == 0 else None
     return ColorHistogram(
         colors=colors,
         counts=counts,
-        inverse=inverse.reshape(height, width),
+        inverse=inverse,
         features=_features(colors, color_space),
         color_space=color_space,
         transparent_index=transparent_index,

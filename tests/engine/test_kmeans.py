@@ -182,17 +182,23 @@ def test_histogram_reuse_gives_the_same_result_as_quantize():
         np.testing.assert_array_equal(a.indices, b.indices)
 
 
-def test_large_rgb_images_use_the_table_path_and_agree_with_np_unique():
-    px = random_image(4, (400, 400, 3)) // 8  # 160,000 pixels: above the lookup-table threshold
+@pytest.mark.parametrize("shape", [(1, 1, 3), (7, 13, 3), (800, 800, 3)])
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_rgb_histogram_agrees_with_np_unique(shape, n_threads):
+    from compression.engine.native import rgb_histogram
+
+    # 800 x 800 = 640,000 pixels: two parts of the C loops on two threads.
+    px = random_image(4, shape) // 8
+    codes, counts, inverse = rgb_histogram(px, n_threads)
+    expected, expected_inverse, expected_counts = np.unique(px.reshape(-1, 3), axis=0, return_inverse=True, return_counts=True)
+    np.testing.assert_array_equal(codes, (expected.astype(np.uint32) * [1 << 16, 1 << 8, 1]).sum(axis=1))
+    np.testing.assert_array_equal(counts, expected_counts)
+    np.testing.assert_array_equal(inverse.ravel(), expected_inverse.ravel())
     histogram = build_histogram(px)
-    flat = px.reshape(-1, 3)
-    expected, counts = np.unique(flat, axis=0, return_counts=True)
-    np.testing.assert_array_equal(histogram.colors, expected)
-    np.testing.assert_array_equal(histogram.counts, counts)
     np.testing.assert_array_equal(histogram.colors[histogram.inverse], px)
 
 
-def test_table_path_ranks_dense_codes_and_the_extreme_colours():
+def test_rgb_histogram_ranks_dense_codes_and_the_extreme_colours():
     # Full-range random colours (every bit of the 64-bit bitmap words in use) plus the first and
     # last 24-bit codes, and runs of neighbouring codes that share a bitmap word.
     px = random_image(5, (400, 400, 3))

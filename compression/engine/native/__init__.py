@@ -139,3 +139,34 @@ def kmeans_plusplus(x: np.ndarray, weights: np.ndarray, k: int, n_trials: int, u
     centers = np.zeros((k, x.shape[1]))
     _check(_lib.km_plusplus(len(x), x.shape[1], _ptr(x, _float_p), _ptr(weights, _double_p), k, n_trials, _ptr(uniforms, _double_p), _ptr(centers, _double_p)))
     return centers
+
+
+_lib.km_histogram_mark.argtypes = [ctypes.c_int64, ctypes.c_void_p, ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p]
+_lib.km_histogram_mark.restype = ctypes.c_int64
+_lib.km_histogram_rank.argtypes = [
+    ctypes.c_int64, ctypes.c_void_p, ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64,
+    ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
+]
+_lib.km_histogram_rank.restype = ctypes.c_int
+_CODE_WORDS = 1 << 18  # 2^24 bits
+
+
+def rgb_histogram(pixels: np.ndarray, threads: int = 1):
+    """Distinct colours of RGB pixels: (codes (n,) uint32 sorted, counts (n,) int64, inverse (H, W) int32).
+
+    A colour's code is r<<16 | g<<8 | b; `inverse` holds each pixel's row in `codes`. Marks the
+    codes in a 2 MB bitmap, then ranks each pixel's code by the set bits below it.
+    """
+    pixels = np.ascontiguousarray(pixels, dtype=np.uint8)
+    n = pixels.shape[0] * pixels.shape[1]
+    bits = np.zeros(_CODE_WORDS, dtype=np.uint64)
+    prefix = np.empty(_CODE_WORDS, dtype=np.int32)
+    n_distinct = _check(_lib.km_histogram_mark(n, pixels.ctypes.data, threads, bits.ctypes.data, prefix.ctypes.data))
+    inverse = np.empty(pixels.shape[:2], dtype=np.int32)
+    codes = np.empty(n_distinct, dtype=np.uint32)
+    counts = np.zeros(n_distinct, dtype=np.int64)
+    _check(_lib.km_histogram_rank(
+        n, pixels.ctypes.data, threads, bits.ctypes.data, prefix.ctypes.data, n_distinct,
+        inverse.ctypes.data, codes.ctypes.data, counts.ctypes.data,
+    ))
+    return codes, counts, inverse

@@ -509,3 +509,108 @@ int km_plusplus(int64_t n, int32_t d, const float *x, const double *w, int32_t k
     free(candidates);
     return 0;
 }
+
+/* ---- colour histogram of RGB pixels: a bitmap of the 2^24 codes, then each pixel's rank ---- */
+
+#define CODE_WORDS (1 << 18) /* 2^24 bits in uint64 words: 2 MB */
+
+typedef struct {
+    int64_t n;
+    const uint8_t *pixels; /* (n, 3) */
+    int32_t n_parts;
+    uint64_t **bits;       /* one bitmap per part; bits[0] is the caller's */
+    const int32_t *prefix; /* set bits before each word */
+    int32_t *inverse;
+    int64_t **counts;      /* one count array per part; counts[0] is the caller's */
+} histogram_job;
+
+static inline uint32_t rgb_code(const uint8_t *p) {
+    return ((uint32_t)p[0] << 16) | ((uint32_t)p[1] << 8) | p[2];
+}
+
+static void part_range(const histogram_job *job, int64_t part, int64_t *lo, int64_t *hi) {
+    *lo = job->n * part / job->n_parts;
+    *hi = job->n * (part + 1) / job->n_parts;
+}
+
+static void mark_part(void *ctx, int64_t part) {
+    histogram_job *job = ctx;
+    uint64_t *bits = job->bits[part];
+    int64_t lo, hi;
+    part_range(job, part, &lo, &hi);
+    for (int64_t i = lo; i < hi; i++) {
+        uint32_t code = rgb_code(job->pixels + 3 * i);
+        bits[code >> 6] |= (uint64_t)1 << (code & 63);
+    }
+}
+
+static void rank_part(void *ctx, int64_t part) {
+    histogram_job *job = ctx;
+    const uint64_t *bits = job->bits[0];
+    int64_t *counts = job->counts[part];
+    int64_t lo, hi;
+    part_range(job, part, &lo, &hi);
+    for (int64_t i = lo; i < hi; i++) {
+        uint32_t code = rgb_code(job->pixels + 3 * i);
+        uint64_t below = bits[code >> 6] & (((uint64_t)1 << (code & 63)) - 1);
+        int32_t row = job->prefix[code >> 6] + __builtin_popcountll(below);
+        job->inverse[i] = row;
+        counts[row]++;
+    }
+}
+
+static int32_t histogram_parts(int64_t n, int32_t n_threads) {
+    int64_t parts = n / (1 << 18); /* a part below ~256k pixels is not worth a thread */
+    if (parts > n_threads) parts = n_threads;
+    if (parts > MAX_THREADS) parts = MAX_THREADS;
+    return parts < 1 ? 1 : (int32_t)parts;
+}
+
+/* Mark the codes present among n RGB pixels in `bits` (CODE_WORDS words, zeroed by the caller)
+ * and write the set bits before each word into `prefix` (CODE_WORDS). Returns the number of
+ * distinct colours, -1 without memory. */
+int64_t km_histogram_mark(int64_t n, const uint8_t *pixels, int32_t n_threads, uint64_t *bits, int32_t *prefix) {
+    histogram_job job = {n, pixels, histogram_parts(n, n_threads), NULL, NULL, NULL, NULL};
+    uint64_t *part_bits[MAX_THREADS] = {bits};
+    int ok = 1;
+    for (int p = 1; p < job.n_parts; p++) ok &= (part_bits[p] = calloc(CODE_WORDS, sizeof(uint64_t))) != NULL;
+    if (ok) {
+        job.bits = part_bits;
+        for_each_chunk(job.n_parts, job.n_parts, mark_part, &job);
+        for (int p = 1; p < job.n_parts; p++)
+            for (int64_t word = 0; word < CODE_WORDS; word++) bits[word] |= part_bits[p][word];
+    }
+    for (int p = 1; p < job.n_parts; p++) free(part_bits[p]);
+    if (!ok) return -1;
+    int64_t total = 0;
+    for (int64_t word = 0; word < CODE_WORDS; word++) {
+        prefix[word] = (int32_t)total;
+        total += __builtin_popcountll(bits[word]);
+    }
+    return total;
+}
+
+/* From `km_histogram_mark`'s bitmap: each pixel's row among the sorted distinct codes
+ * (`inverse`, n), the codes (`codes`, n_distinct) and the pixels per code (`counts`,
+ * n_distinct, zeroed by the caller). Returns 0, -1 without memory. */
+int km_histogram_rank(int64_t n, const uint8_t *pixels, int32_t n_threads, const uint64_t *bits,
+                      const int32_t *prefix, int64_t n_distinct, int32_t *inverse, uint32_t *codes,
+                      int64_t *counts) {
+    histogram_job job = {n, pixels, histogram_parts(n, n_threads), (uint64_t **)&bits, prefix, inverse, NULL};
+    int64_t *part_counts[MAX_THREADS] = {counts};
+    int ok = 1;
+    for (int p = 1; p < job.n_parts; p++) ok &= (part_counts[p] = calloc(n_distinct, sizeof(int64_t))) != NULL;
+    if (ok) {
+        job.counts = part_counts;
+        for_each_chunk(job.n_parts, job.n_parts, rank_part, &job);
+        for (int p = 1; p < job.n_parts; p++)
+            for (int64_t row = 0; row < n_distinct; row++) counts[row] += part_counts[p][row];
+    }
+    for (int p = 1; p < job.n_parts; p++) free(part_counts[p]);
+    if (!ok) return -1;
+    int64_t row = 0;
+    for (int64_t word = 0; word < CODE_WORDS; word++) {
+        for (uint64_t rest = bits[word]; rest; rest &= rest - 1) codes[row++] = (uint32_t)(word * 64 + __builtin_ctzll(rest));
+    }
+    return 0;
+}
