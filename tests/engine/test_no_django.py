@@ -1,4 +1,4 @@
-"""The engine is numpy + Pillow only: importing it must not import Django."""
+"""The engine is numpy + Pillow (and its own C loops): importing it must not import Django."""
 
 import json
 import subprocess
