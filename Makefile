@@ -19,7 +19,7 @@ CC ?= cc
 NATIVE_LIB := compression/engine/native/_native.so
 NATIVE_SOURCES := $(wildcard compression/engine/native/*.c)
 $(NATIVE_LIB): $(NATIVE_SOURCES)
-	$(CC) -O3 -std=c11 -fPIC -shared -pthread -Wall -Wextra -o $@ $(NATIVE_SOURCES) -lm
+	$(CC) -O3 -fopenmp-simd -std=c11 -fPIC -shared -pthread -Wall -Wextra -o $@ $(NATIVE_SOURCES) -lm
 
 native: $(NATIVE_LIB)
 

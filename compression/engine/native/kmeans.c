@@ -434,79 +434,109 @@ int km_lloyd(km_state *s, int32_t max_iter, double tol_abs, double *history, int
 }
 
 /* Greedy weighted k-means++ (scikit-learn's `_kmeans_plusplus`): each new centre is the best of
- * n_trials candidates drawn with probability proportional to weight x squared distance to the
- * nearest chosen centre. `uniforms` holds the 1 + (k - 1) * n_trials numbers in [0, 1) it uses,
- * in order; `closest` is (n,) scratch. Writes (k, d) centres; returns -1 without memory. */
+ * n_trials (at most MAX_TRIALS) candidates drawn with probability proportional to weight x
+ * squared distance to the nearest chosen centre. `uniforms` holds the 1 + (k - 1) * n_trials
+ * numbers in [0, 1) it uses, in order. Writes (k, d) centres; returns -1 without memory.
+ * Every pass over the points is a loop the compiler vectorises, over channel-major float copies
+ * (the "omp simd" reductions need only -fopenmp-simd, no OpenMP runtime): a draw finds its
+ * block of SAMPLE_BLOCK points from per-block sums, then its point inside the block, instead of
+ * a serial prefix sum over every point for every centre. */
+#define MAX_TRIALS 32
+#define SAMPLE_BLOCK 256
+
+/* The first point whose running sum of mass reaches `target` (the last point if none does). */
+static int64_t draw_point(int64_t n, const double *block_mass, const float *mass, double target) {
+    int64_t n_blocks = (n + SAMPLE_BLOCK - 1) / SAMPLE_BLOCK, block = 0;
+    double running = 0.0;
+    for (; block < n_blocks - 1 && running + block_mass[block] < target; block++) running += block_mass[block];
+    int64_t i = block * SAMPLE_BLOCK, stop = i + SAMPLE_BLOCK < n ? i + SAMPLE_BLOCK : n;
+    for (; i < stop; i++) {
+        running += mass[i];
+        if (running >= target) return i;
+    }
+    return stop - 1;
+}
+
 int km_plusplus(int64_t n, int32_t d, const float *x, const double *w, int32_t k, int32_t n_trials,
                 const double *uniforms, double *centers) {
-    double *closest = malloc(sizeof(double) * n);
-    double *cumulative = malloc(sizeof(double) * n);
-    double *potentials = malloc(sizeof(double) * n_trials);
-    int64_t *candidates = malloc(sizeof(int64_t) * n_trials);
-    if (!closest || !cumulative || !potentials || !candidates) {
-        free(closest);
-        free(cumulative);
-        free(potentials);
-        free(candidates);
+    int64_t n_blocks = (n + SAMPLE_BLOCK - 1) / SAMPLE_BLOCK;
+    /* x by channel (a zero 4th channel for RGB), the weights, the squared distance of each point
+     * to its nearest chosen centre, and weight x that distance (the sampling mass). */
+    float *columns = malloc(sizeof(float) * n * 7);
+    double *block_mass = malloc(sizeof(double) * n_blocks);
+    if (!columns || !block_mass || n_trials > MAX_TRIALS) {
+        free(columns);
+        free(block_mass);
         return -1;
     }
-    /* First centre: drawn by weight alone. */
-    double total = 0.0;
-    for (int64_t i = 0; i < n; i++) cumulative[i] = (total += w[i]);
-    int64_t first = 0;
-    {
-        double target = uniforms[0] * total;
-        int64_t lo = 0, hi = n; /* first index with cumulative >= target */
-        while (lo < hi) {
-            int64_t mid = (lo + hi) / 2;
-            if (cumulative[mid] < target) lo = mid + 1; else hi = mid;
-        }
-        first = lo < n ? lo : n - 1;
-    }
-    for (int j = 0; j < d; j++) centers[j] = x[first * d + j];
-    double potential = 0.0;
+    float *x0 = columns, *x1 = x0 + n, *x2 = x1 + n, *x3 = x2 + n, *wf = x3 + n, *closest = wf + n, *mass = closest + n;
     for (int64_t i = 0; i < n; i++) {
-        closest[i] = dist2(x + i * d, centers, d);
-        potential += closest[i] * w[i];
+        x0[i] = x[i * d];
+        x1[i] = x[i * d + 1];
+        x2[i] = x[i * d + 2];
+        x3[i] = d == 4 ? x[i * d + 3] : 0.0f;
+        wf[i] = (float)w[i];
+        mass[i] = wf[i];
     }
-    for (int c = 1; c < k; c++) {
-        double running = 0.0;
-        for (int64_t i = 0; i < n; i++) cumulative[i] = (running += w[i] * closest[i]);
-        double cand[32][4];
-        int t_count = n_trials < 32 ? n_trials : 32;
-        for (int t = 0; t < t_count; t++) {
-            double target = uniforms[1 + (int64_t)(c - 1) * n_trials + t] * potential;
-            int64_t lo = 0, hi = n;
-            while (lo < hi) {
-                int64_t mid = (lo + hi) / 2;
-                if (cumulative[mid] < target) lo = mid + 1; else hi = mid;
-            }
-            candidates[t] = lo < n ? lo : n - 1;
-            for (int j = 0; j < 4; j++) cand[t][j] = j < d ? x[candidates[t] * d + j] : 0.0;
-            potentials[t] = 0.0;
+    float cand[MAX_TRIALS][4];
+    double potentials[MAX_TRIALS];
+    int32_t n_candidates = 1; /* the first centre is one draw by weight alone */
+    const double *draws = uniforms;
+    double total = 0.0;
+    for (int64_t block = 0; block < n_blocks; block++) {
+        double sum = 0.0;
+        for (int64_t i = block * SAMPLE_BLOCK; i < n && i < (block + 1) * SAMPLE_BLOCK; i++) sum += mass[i];
+        block_mass[block] = sum;
+        total += sum;
+    }
+    for (int c = 0; c < k; c++) {
+        for (int t = 0; t < n_candidates; t++) {
+            int64_t row = draw_point(n, block_mass, mass, draws[t] * total);
+            cand[t][0] = x0[row], cand[t][1] = x1[row], cand[t][2] = x2[row], cand[t][3] = x3[row];
         }
-        for (int64_t i = 0; i < n; i++) {
-            const float *xi = x + i * d;
-            double near = closest[i], wi = w[i];
-            for (int t = 0; t < t_count; t++) {
-                double dd = dist2(xi, cand[t], d);
-                potentials[t] += wi * (dd < near ? dd : near);
-            }
-        }
+        draws += n_candidates;
         int best = 0;
-        for (int t = 1; t < t_count; t++)
-            if (potentials[t] < potentials[best]) best = t;
-        potential = potentials[best];
-        for (int64_t i = 0; i < n; i++) {
-            double dd = dist2(x + i * d, cand[best], d);
-            if (dd < closest[i]) closest[i] = dd;
+        if (c > 0) {
+            /* Block by block, every candidate on the block while it is in the L1 cache. */
+            for (int t = 0; t < n_candidates; t++) potentials[t] = 0.0;
+            for (int64_t lo = 0; lo < n; lo += SAMPLE_BLOCK) {
+                int64_t hi = lo + SAMPLE_BLOCK < n ? lo + SAMPLE_BLOCK : n;
+                for (int t = 0; t < n_candidates; t++) {
+                    const float c0 = cand[t][0], c1 = cand[t][1], c2 = cand[t][2], c3 = cand[t][3];
+                    float potential = 0.0f;
+#pragma omp simd reduction(+ : potential)
+                    for (int64_t i = lo; i < hi; i++) {
+                        float a = x0[i] - c0, b = x1[i] - c1, e = x2[i] - c2, f = x3[i] - c3;
+                        float dd = a * a + b * b + e * e + f * f;
+                        potential += wf[i] * (dd < closest[i] ? dd : closest[i]);
+                    }
+                    potentials[t] += potential;
+                }
+            }
+            for (int t = 1; t < n_candidates; t++)
+                if (potentials[t] < potentials[best]) best = t;
+        }
+        const float c0 = cand[best][0], c1 = cand[best][1], c2 = cand[best][2], c3 = cand[best][3];
+        total = 0.0;
+        for (int64_t block = 0; block < n_blocks; block++) {
+            int64_t lo = block * SAMPLE_BLOCK, hi = lo + SAMPLE_BLOCK < n ? lo + SAMPLE_BLOCK : n;
+            float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+            for (int64_t i = lo; i < hi; i++) {
+                float a = x0[i] - c0, b = x1[i] - c1, e = x2[i] - c2, f = x3[i] - c3;
+                float dd = a * a + b * b + e * e + f * f;
+                if (c == 0 || dd < closest[i]) closest[i] = dd;
+                mass[i] = wf[i] * closest[i];
+                sum += mass[i];
+            }
+            block_mass[block] = sum;
+            total += sum;
         }
         for (int j = 0; j < d; j++) centers[(int64_t)c * d + j] = cand[best][j];
+        n_candidates = n_trials;
     }
-    free(closest);
-    free(cumulative);
-    free(potentials);
-    free(candidates);
+    free(columns);
+    free(block_mass);
     return 0;
 }
 
