@@ -7,10 +7,11 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 WORKDIR /build
 COPY requirements.txt .
 RUN pip wheel --wheel-dir /wheels -r requirements.txt
-# The engine's compiled inner loops (the Makefile's `native` rule; the runtime needs no compiler).
-RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev && rm -rf /var/lib/apt/lists/*
-COPY compression/engine/native/*.c native/
-RUN cc -O3 -std=c11 -fPIC -shared -pthread -Wall -Wextra -o /build/_native.so native/*.c -lm
+# The engine's compiled inner loops, by the Makefile's `native` rule (the runtime needs no compiler).
+RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev make && rm -rf /var/lib/apt/lists/*
+COPY Makefile .
+COPY compression/engine/native/*.c compression/engine/native/
+RUN make native
 
 # --- runtime --------------------------------------------------------------------------------
 FROM python:3.13-slim-bookworm
@@ -26,7 +27,7 @@ RUN pip install --no-index --find-links=/wheels /wheels/*.whl && rm -rf /wheels
 WORKDIR /app
 COPY --chown=app:app . .
 # Copied after the sources, so it is newer than them (the engine refuses a library older than its sources).
-COPY --from=build /build/_native.so compression/engine/native/_native.so
+COPY --from=build /build/compression/engine/native/_native.so compression/engine/native/_native.so
 # Static files are collected into the image (whitenoise serves them); the key is build-only.
 RUN SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput -v 0 \
     && mkdir -p /app/media && chown app:app /app/media
