@@ -47,8 +47,11 @@ typedef struct {
 typedef struct {
     km_state *s;
     int32_t *nb_idx;    /* (k, k-1): for each centre, the others by increasing distance */
-    double *nb_dist;    /* (k, k-1): those distances */
-    double *gap;        /* (k,) distance to the nearest other centre */
+    double *nb_dist;    /* (k, k-1): their squared distances, when they were sorted */
+    double *drift;      /* (k,) how far each centre moved since then */
+    double drift_max;   /* the largest drift */
+    double resort_at;   /* sort again once drift_max exceeds this */
+    double *gap;        /* (k,) lower bound on the distance to the nearest other centre */
     double *shift;      /* (k,) distance each centre moved in the last update */
     double max_shift, second_shift;
     int32_t argmax_shift;
@@ -120,14 +123,22 @@ static int by_distance(const void *a, const void *b) {
 
 /* Sort every centre's neighbours by their current distance: from scratch (qsort) or, when the
  * previous order is given, by insertion sort from it (centres move little between iterations,
- * so the order is nearly sorted and this is close to linear). */
+ * so the order is nearly sorted and this is close to linear). The order then serves until the
+ * centres have drifted by RESORT_DRIFT of the mean gap: by the triangle inequality, a distance
+ * sorted earlier is off by at most the drift of both centres, and every use allows for that. */
+#define RESORT_DRIFT 0.25
+
 static void order_neighbours(work *W, int from_scratch) {
     km_state *s = W->s;
     int k = s->k, d = s->d, m = k - 1;
+    memset(W->drift, 0, sizeof(double) * k);
+    W->drift_max = 0.0;
     if (k == 1) {
         W->gap[0] = INFINITY;
+        W->resort_at = INFINITY;
         return;
     }
+    double gap_total = 0.0;
     neighbour *row = malloc(sizeof(neighbour) * m);
     for (int a = 0; a < k; a++) {
         int32_t *idx = W->nb_idx + (int64_t)a * m;
@@ -137,14 +148,14 @@ static void order_neighbours(work *W, int from_scratch) {
             for (int j = 0, r = 0; j < k; j++) {
                 if (j == a) continue;
                 row[r].idx = j;
-                row[r].dist = sqrt(center_dist2(ca, s->centers + (int64_t)j * d, d));
+                row[r].dist = center_dist2(ca, s->centers + (int64_t)j * d, d);
                 r++;
             }
             qsort(row, m, sizeof(neighbour), by_distance);
         } else {
             for (int r = 0; r < m; r++) {
                 row[r].idx = idx[r];
-                row[r].dist = sqrt(center_dist2(ca, s->centers + (int64_t)idx[r] * d, d));
+                row[r].dist = center_dist2(ca, s->centers + (int64_t)idx[r] * d, d);
             }
             for (int r = 1; r < m; r++) {
                 neighbour item = row[r];
@@ -160,9 +171,30 @@ static void order_neighbours(work *W, int from_scratch) {
             idx[r] = row[r].idx;
             dist[r] = row[r].dist;
         }
-        W->gap[a] = dist[0];
+        W->gap[a] = sqrt(dist[0]);
+        gap_total += W->gap[a];
     }
+    W->resort_at = RESORT_DRIFT * gap_total / k;
     free(row);
+}
+
+/* After the centres moved by W->shift: sort again, or widen the sorted distances' margins. */
+static void follow_drift(work *W) {
+    km_state *s = W->s;
+    int k = s->k, m = k - 1;
+    if (k == 1) return;
+    for (int a = 0; a < k; a++) {
+        W->drift[a] += W->shift[a];
+        if (W->drift[a] > W->drift_max) W->drift_max = W->drift[a];
+    }
+    if (W->drift_max > W->resort_at) {
+        order_neighbours(W, 0);
+        return;
+    }
+    for (int a = 0; a < k; a++) {
+        double gap = sqrt(W->nb_dist[(int64_t)a * m]) - W->drift[a] - W->drift_max;
+        W->gap[a] = gap > 0.0 ? gap : 0.0;
+    }
 }
 
 /* The nearest centre to x and a lower bound on the distance to every other one, searching out
@@ -173,12 +205,13 @@ static inline void search_from(const work *W, const float *x, int32_t a, double 
     int m = s->k - 1, d = s->d;
     const int32_t *idx = W->nb_idx + (int64_t)a * m;
     const double *dist = W->nb_dist + (int64_t)a * m;
-    /* A centre nearer than u lies within 2u of centre a; one beyond radius R is farther than R - u. */
-    double radius = 2.0 * u + W->gap[a];
-    double best = u * u, second = INFINITY;
+    /* A centre nearer than u lies within 2u of centre a; one beyond radius R is farther than R - u.
+     * A sorted distance may since have shrunk by both centres' drift. */
+    double radius = 2.0 * u + W->gap[a], limit = radius + W->drift[a] + W->drift_max;
+    double best = u * u, second = INFINITY, limit2 = limit * limit;
     int32_t b = a;
     int r = 0;
-    for (; r < m && dist[r] <= radius; r++) {
+    for (; r < m && dist[r] <= limit2; r++) {
         int32_t j = idx[r];
         double dd = dist2(x, s->centers + (int64_t)j * d, d);
         if (dd < best) {
@@ -285,7 +318,7 @@ static int64_t move_centers(work *W, const double *new_centers) {
         }
     }
     memcpy(s->centers, new_centers, sizeof(double) * k * d);
-    order_neighbours(W, 0);
+    follow_drift(W);
     for_each_chunk(W->n_chunks, s->n_threads, examine_chunk, W);
     int64_t total = 0;
     for (int64_t c = 0; c < W->n_chunks; c++) {
@@ -318,17 +351,19 @@ static int work_init(work *W, km_state *s) {
     W->nb_idx = malloc(sizeof(int32_t) * k * m);
     W->nb_dist = malloc(sizeof(double) * k * m);
     W->gap = malloc(sizeof(double) * k);
+    W->drift = malloc(sizeof(double) * k);
     W->shift = malloc(sizeof(double) * k);
     W->moved = malloc(sizeof(int32_t) * s->n);
     W->old = malloc(sizeof(int32_t) * s->n);
     W->n_moved = malloc(sizeof(int64_t) * W->n_chunks);
-    return W->nb_idx && W->nb_dist && W->gap && W->shift && W->moved && W->old && W->n_moved;
+    return W->nb_idx && W->nb_dist && W->gap && W->drift && W->shift && W->moved && W->old && W->n_moved;
 }
 
 static void work_free(work *W) {
     free(W->nb_idx);
     free(W->nb_dist);
     free(W->gap);
+    free(W->drift);
     free(W->shift);
     free(W->moved);
     free(W->old);
