@@ -653,15 +653,9 @@ def _coarse_levels(x, weights, k):
     if n <= 2 * min(LEVEL_MAX_POINTS):
         return [(x, weights)]
     bits = _GRID_BITS // d
-    key = np.zeros(n, dtype=np.intp)
-    for column in x.T:
-        # Per channel: numpy reduces an (n, 3) array along axis 0 an order of magnitude slower.
-        lo, hi = float(column.min()), float(column.max())
-        key <<= bits
-        key |= ((column - lo) * (((1 << bits) - 1e-3) / max(hi - lo, 1e-12))).astype(np.intp)
-    cell_weight = np.bincount(key, weights=weights)
+    cell_weight, cell_sums = native.grid_sums(x, weights, bits)
     occupied = np.flatnonzero(cell_weight)
-    sums = [np.bincount(key, weights=weights * column)[occupied] for column in x.T]
+    sums = list(cell_sums[:, occupied])
     cell_weight = cell_weight[occupied]
     mask = (1 << bits) - 1
     fields = [(occupied >> (bits * (d - 1 - j))) & mask for j in range(d)]

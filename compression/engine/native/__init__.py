@@ -170,3 +170,20 @@ def rgb_histogram(pixels: np.ndarray, threads: int = 1):
         inverse.ctypes.data, codes.ctypes.data, counts.ctypes.data,
     ))
     return codes, counts, inverse
+
+
+_lib.km_grid_sums.argtypes = [ctypes.c_int64, ctypes.c_int32, _float_p, _double_p, ctypes.c_int32, _double_p, _double_p]
+_lib.km_grid_sums.restype = None
+
+
+def grid_sums(x: np.ndarray, weights: np.ndarray, bits: int):
+    """Weights and weighted coordinate sums of points per cell of a 2^bits-per-channel grid over
+    the points' range (see kmeans.c). x: (n, d) float32. Returns (cell_weight (2^(bits*d),),
+    cell_sums (d, 2^(bits*d))), channel 0 in the key's high bits."""
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    weights = np.ascontiguousarray(weights, dtype=np.float64)
+    d = x.shape[1]
+    cell_weight = np.zeros(1 << (bits * d))
+    cell_sums = np.zeros((d, 1 << (bits * d)))
+    _lib.km_grid_sums(len(x), d, _ptr(x, _float_p), _ptr(weights, _double_p), bits, _ptr(cell_weight, _double_p), _ptr(cell_sums, _double_p))
+    return cell_weight, cell_sums

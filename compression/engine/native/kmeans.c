@@ -679,3 +679,35 @@ int km_histogram_rank(int64_t n, const uint8_t *pixels, int32_t n_threads, const
     }
     return 0;
 }
+
+/* ---- the finest grid of the coarse levels -------------------------------------------------- */
+
+/* Put n points (n, d) in the cells of a grid of 2^bits cells per channel spanning the points'
+ * range, and add each point's weight and weighted coordinates to its cell: cell_weight
+ * (2^(bits*d)) and cell_sums (d, 2^(bits*d)), zeroed by the caller. Channel j's cell is
+ * (int)((x_j - lo_j) * scale_j) in float32 (as numpy computes it on float32 columns), with
+ * scale_j = (2^bits - 0.001) / (hi_j - lo_j); the cell key puts channel 0 in the high bits. */
+void km_grid_sums(int64_t n, int32_t d, const float *x, const double *w, int32_t bits, double *cell_weight,
+                  double *cell_sums) {
+    int64_t n_cells = (int64_t)1 << (bits * d);
+    float lo[4], hi[4], scale[4];
+    for (int j = 0; j < d; j++) lo[j] = hi[j] = x[j];
+    for (int64_t i = 1; i < n; i++) {
+        for (int j = 0; j < d; j++) {
+            float v = x[i * d + j];
+            if (v < lo[j]) lo[j] = v;
+            if (v > hi[j]) hi[j] = v;
+        }
+    }
+    for (int j = 0; j < d; j++) {
+        double range = (double)hi[j] - lo[j];
+        scale[j] = (float)((((int64_t)1 << bits) - 1e-3) / (range > 1e-12 ? range : 1e-12));
+    }
+    for (int64_t i = 0; i < n; i++) {
+        const float *xi = x + i * d;
+        int64_t key = 0;
+        for (int j = 0; j < d; j++) key = (key << bits) | (int64_t)((xi[j] - lo[j]) * scale[j]);
+        cell_weight[key] += w[i];
+        for (int j = 0; j < d; j++) cell_sums[j * n_cells + key] += w[i] * xi[j];
+    }
+}
