@@ -458,7 +458,7 @@ def compress(
     finish("remap")
     need_metrics = chosen.psnr is None or chosen.ssim is None
     if chosen.data is None and need_metrics and o.output_format == "png":
-        # The PNG encoder (zlib) and the metrics (numpy) both release the GIL: run them side by side.
+        # The PNG encoder (zlib) and the metrics (C) both release the GIL: run them side by side.
         with ThreadPoolExecutor(1) as pool:
             encoding = pool.submit(runner.encode, chosen)
             runner.measure(chosen, want_ssim=True)

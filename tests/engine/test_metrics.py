@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 from skimage.metrics import structural_similarity
 
-from compression.engine import metrics
+from compression.engine import metrics, threads
 from tests.helpers import gradient, noise, solid
 
 
@@ -41,32 +41,63 @@ def test_ssim_agrees_with_scikit_image_on_the_corpus(corpus_image, name):
     ours_psnr, ours_ssim = metrics.psnr(a, b), metrics.ssim(a, b)
     reference = structural_similarity(a, b, channel_axis=-1, data_range=255)
     assert abs(ours_ssim - reference) < 0.005
-    assert abs(ours_ssim - reference) < 1e-5  # in practice it is exact to float32 rounding
+    assert abs(ours_ssim - reference) < 1e-10  # in practice it is exact to double rounding
     assert ours_psnr == pytest.approx(direct_psnr(a, b), abs=1e-9)
 
 
-def test_strips_do_not_change_the_result(monkeypatch):
-    a, b = gradient(40, 53), noise(40, 53, seed=3)
-    whole = metrics.ssim(a, b)
-    monkeypatch.setattr(metrics, "STRIP_ROWS", 5)
-    assert metrics.ssim(a, b) == pytest.approx(whole, abs=1e-9)
-    assert whole == pytest.approx(structural_similarity(a, b, channel_axis=-1, data_range=255), abs=1e-5)
+def composited(image):
+    """RGB as seen: RGBA over mid-grey with round-half-up, written out independently of metrics.py."""
+    if image.shape[-1] == 3:
+        return image
+    rgb, alpha = image[..., :3].astype(np.float64), image[..., 3:].astype(np.float64)
+    return np.floor((rgb * alpha + 128 * (255 - alpha)) / 255 + 0.5).astype(np.uint8)
+
+
+def exact_squared_error(a, b):
+    return int(np.sum((composited(a).astype(np.int64) - composited(b).astype(np.int64)) ** 2))
 
 
 @pytest.mark.parametrize("channels", [3, 4])
-def test_tiles_do_not_change_the_result(monkeypatch, channels):
-    rng = np.random.default_rng(6)
-    a = rng.integers(0, 256, (41, 67, channels), dtype=np.uint8)
-    palette = rng.integers(0, 256, (5, channels), dtype=np.uint8)
-    indices = rng.integers(0, 5, (41, 67), dtype=np.uint8)
-    whole = metrics.psnr_ssim(a, indices, palette)
-    # Tiny strips and column tiles: every tile edge, the overlap and the last narrow tile are hit.
-    monkeypatch.setattr(metrics, "STRIP_ROWS", 4)
-    monkeypatch.setattr(metrics, "TILE_COLUMNS", 9)
-    tiled = metrics.psnr_ssim(a, indices, palette)
-    assert tiled[0] == whole[0]
-    assert tiled[1] == pytest.approx(whole[1], abs=1e-12)
-    assert metrics.psnr_ssim(a, indices, palette, want_ssim=False)[0] == whole[0]
+@pytest.mark.parametrize("shape", [(7, 7), (8, 9), (9, 8), (7, 40), (40, 7), (13, 301), (301, 13), (61, 47)])
+def test_random_images_match_scikit_image_and_the_exact_psnr(shape, channels, monkeypatch):
+    rng = np.random.default_rng(shape[0] * 1000 + shape[1] + channels)
+    original = rng.integers(0, 256, (*shape, channels), dtype=np.uint8)
+    palette = rng.integers(0, 256, (11, channels), dtype=np.uint8)
+    if channels == 4:
+        palette[0, 3] = 0  # one fully transparent entry
+    indices = rng.integers(0, 11, shape, dtype=np.uint8)
+    quantized = palette[indices]
+    reference = structural_similarity(composited(original), composited(quantized), channel_axis=-1, data_range=255)
+    exact_psnr = metrics.psnr_from_squared_error(exact_squared_error(original, quantized), shape[0] * shape[1] * 3)
+    for band_rows in (1, 2, 3, 5, 7, 256):  # bands thinner than, equal to and beyond the window
+        monkeypatch.setattr(metrics, "BAND_ROWS", band_rows)
+        psnr, ssim = metrics.psnr_ssim(original, indices, palette)
+        assert psnr == exact_psnr
+        assert ssim == pytest.approx(reference, abs=1e-10)
+        assert metrics.psnr(original, quantized) == exact_psnr
+        assert metrics.ssim(original, quantized) == pytest.approx(reference, abs=1e-10)
+    assert exact_psnr == pytest.approx(direct_psnr(composited(original), composited(quantized)), abs=1e-9)
+
+
+@pytest.mark.parametrize("channels", [3, 4])
+def test_a_full_size_photo_matches_scikit_image(corpus_image, channels):
+    # 768x512: several bands of the default height, on the default threads.
+    rgb = np.asarray(Image.open(corpus_image("photos/kodim23.png")).convert("RGB"))
+    if channels == 4:
+        alpha = np.linspace(0, 255, rgb.shape[1]).astype(np.uint8)[None, :, None]
+        rgb = np.concatenate([rgb, np.broadcast_to(alpha, (*rgb.shape[:2], 1))], axis=-1)
+    image = Image.fromarray(rgb)
+    quantized = image.quantize(16) if channels == 3 else image.quantize(16, method=Image.Quantize.FASTOCTREE)
+    indices = np.asarray(quantized)
+    palette = np.asarray(quantized.getpalette(rawmode="RGBA" if channels == 4 else "RGB"), dtype=np.uint8)
+    palette = palette.reshape(-1, channels)
+    assert metrics.BAND_ROWS < rgb.shape[0]
+    psnr, ssim = metrics.psnr_ssim(rgb, indices, palette)
+    shown = composited(palette[indices])
+    reference = structural_similarity(composited(rgb), shown, channel_axis=-1, data_range=255)
+    assert ssim == pytest.approx(reference, abs=1e-10)
+    assert psnr == metrics.psnr_from_squared_error(exact_squared_error(rgb, palette[indices]), indices.size * 3)
+    assert psnr == pytest.approx(direct_psnr(composited(rgb), shown), abs=1e-9)
 
 
 def test_threads_do_not_change_the_result(monkeypatch):
@@ -74,24 +105,44 @@ def test_threads_do_not_change_the_result(monkeypatch):
     original = rng.integers(0, 256, (53, 40, 3), dtype=np.uint8)
     palette = rng.integers(0, 256, (9, 3), dtype=np.uint8)
     indices = rng.integers(0, 9, (53, 40), dtype=np.uint8)
-    monkeypatch.setattr(metrics, "STRIP_ROWS", 6)
-    monkeypatch.setattr(metrics, "THREADS", 1)
-    single = metrics.psnr_ssim(original, indices, palette)
-    monkeypatch.setattr(metrics, "THREADS", 2)
-    monkeypatch.setattr(metrics, "THREAD_MIN_PIXELS", 0)
-    threaded = metrics.psnr_ssim(original, indices, palette)
-    assert threaded[0] == single[0]
-    assert threaded[1] == pytest.approx(single[1], abs=1e-12)
+    monkeypatch.setattr(metrics, "BAND_ROWS", 6)
+    results = []
+    for n_threads in (1, 2, 3, 16):
+        monkeypatch.setattr(threads, "THREADS", n_threads)
+        results.append(metrics.psnr_ssim(original, indices, palette))
+    assert all(result == results[0] for result in results)  # bit for bit
     reference = structural_similarity(original, palette[indices], channel_axis=-1, data_range=255)
-    assert threaded[1] == pytest.approx(reference, abs=1e-5)
+    assert results[0][1] == pytest.approx(reference, abs=1e-10)
 
 
-def test_ssim_agrees_with_scikit_image_on_wide_tiled_images(monkeypatch):
+def test_ssim_agrees_with_scikit_image_on_wide_images():
     a, b = gradient(30, 700), noise(30, 700, seed=7)
-    monkeypatch.setattr(metrics, "TILE_COLUMNS", 100)
     reference = structural_similarity(a, b, channel_axis=-1, data_range=255)
-    assert metrics.ssim(a, b) == pytest.approx(reference, abs=1e-5)
+    assert metrics.ssim(a, b) == pytest.approx(reference, abs=1e-10)
     assert metrics.psnr(a, b) == pytest.approx(direct_psnr(a, b), abs=1e-9)
+
+
+def test_views_and_unused_palette_entries():
+    rng = np.random.default_rng(12)
+    big = rng.integers(0, 256, (30, 40, 4), dtype=np.uint8)
+    original = big[2:25, 3:37, :3]  # a view with strided rows and pixels
+    palette = rng.integers(0, 256, (3, 3), dtype=np.uint8)
+    indices = rng.integers(0, 5, (46, 34), dtype=np.uint8)[::2]  # 3 and 4 are past the palette: black
+    shown = np.concatenate([palette, np.zeros((253, 3), dtype=np.uint8)])[indices]
+    reference = structural_similarity(np.ascontiguousarray(original), shown, channel_axis=-1, data_range=255)
+    psnr, ssim = metrics.psnr_ssim(original, indices, palette)
+    assert ssim == pytest.approx(reference, abs=1e-10)
+    assert psnr == metrics.psnr_from_squared_error(exact_squared_error(original, shown), 23 * 34 * 3)
+
+
+def test_metrics_reject_what_they_cannot_read():
+    with pytest.raises(ValueError):
+        metrics.psnr(np.zeros((8, 8, 3), dtype=np.uint8), np.zeros((8, 9, 3), dtype=np.uint8))
+    palette = np.zeros((2, 3), dtype=np.uint8)
+    with pytest.raises(ValueError):
+        metrics.psnr_ssim(np.zeros((8, 8, 3), dtype=np.uint8), np.zeros((8, 9), dtype=np.uint8), palette)
+    with pytest.raises(ValueError):
+        metrics.psnr_ssim(np.zeros((8, 8, 3), dtype=np.int32), np.zeros((8, 8), dtype=np.uint8), palette)
 
 
 def test_psnr_from_squared_error_by_hand():
@@ -132,10 +183,17 @@ def test_rgba_is_compared_composited_so_hidden_colours_do_not_count():
     assert metrics.psnr(a, b) == pytest.approx(expected)
 
 
-def test_images_smaller_than_the_window():
-    a = noise(5, 5)
+@pytest.mark.parametrize("shape", [(5, 5), (6, 20), (20, 6), (1, 1), (1, 9)])
+def test_images_smaller_than_the_window(shape):
+    a = noise(shape[1], shape[0])
+    b = noise(shape[1], shape[0], seed=9)
     assert metrics.ssim(a, a) == 1.0
-    assert math.isnan(metrics.ssim(a, noise(5, 5, seed=9)))
+    assert math.isnan(metrics.ssim(a, b))
+    assert metrics.psnr(a, b) == metrics.psnr_from_squared_error(exact_squared_error(a, b), a.size)
+    palette = np.array([[1, 2, 3], [250, 128, 0]], dtype=np.uint8)
+    indices = (np.arange(shape[0] * shape[1]) % 2).astype(np.uint8).reshape(shape)
+    psnr, ssim = metrics.psnr_ssim(palette[indices], indices, palette)
+    assert (psnr, ssim) == (math.inf, 1.0)
 
 
 def test_size_helpers():

@@ -187,3 +187,62 @@ def grid_sums(x: np.ndarray, weights: np.ndarray, bits: int):
     cell_sums = np.zeros((d, 1 << (bits * d)))
     _lib.km_grid_sums(len(x), d, _ptr(x, _float_p), _ptr(weights, _double_p), bits, _ptr(cell_weight, _double_p), _ptr(cell_sums, _double_p))
     return cell_weight, cell_sums
+
+
+# --- metrics (metrics.c) ---
+
+_uint8_p = ctypes.POINTER(ctypes.c_uint8)
+_int64_p = ctypes.POINTER(ctypes.c_int64)
+
+_lib.mt_metrics.argtypes = [
+    ctypes.c_int32, ctypes.c_int32,
+    _uint8_p, ctypes.c_int64, ctypes.c_int32,
+    _uint8_p, ctypes.c_int64, ctypes.c_int32, _uint8_p,
+    ctypes.c_int32, ctypes.c_int32, ctypes.c_int32, ctypes.c_double, ctypes.c_double, ctypes.c_int32,
+    _int64_p, _double_p,
+]
+_lib.mt_metrics.restype = ctypes.c_int
+
+
+def _packed_rows(image: np.ndarray, ndim: int) -> bool:
+    """uint8 rows of packed pixels (rows may be strided), as metrics.c reads them."""
+    if image.dtype != np.uint8 or image.ndim != ndim or (ndim == 3 and image.shape[2] not in (3, 4)):
+        return False
+    pixel = image.shape[2] if ndim == 3 else 1
+    return image.strides[1] == pixel and (ndim == 2 or image.strides[2] == 1)
+
+
+def image_metrics(
+    a: np.ndarray, b: np.ndarray, table: np.ndarray | None, *,
+    band_rows: int, threads: int, want_ssim: bool, c1: float, c2: float, background: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per band of `band_rows` rows: (squared errors (int64), sums of the SSIM map (float64)).
+
+    a: (H, W, 3|4) uint8 with packed pixels. b: the same shape, or, with `table` ((256, 3) uint8
+    composited RGB), (H, W) uint8 indices into it. RGBA is composited over `background`; c1, c2
+    are SSIM's constants; the SSIM sums are 0 when not wanted or the image is smaller than 7×7.
+    See `mt_metrics` in metrics.c.
+    """
+    if table is None:
+        ok = _packed_rows(a, 3) and _packed_rows(b, 3) and b.shape[:2] == a.shape[:2]
+    else:
+        ok = (
+            _packed_rows(a, 3) and _packed_rows(b, 2) and b.shape == a.shape[:2]
+            and table.shape == (256, 3) and table.dtype == np.uint8 and table.flags.c_contiguous
+        )
+    if not ok or band_rows < 1:
+        raise ValueError(f"metrics.c cannot read {a.dtype} {a.shape} against {b.dtype} {b.shape}")
+    height, width = a.shape[:2]
+    n_bands = -(-height // band_rows)
+    errors = np.zeros(n_bands, dtype=np.int64)
+    sums = np.zeros(n_bands)
+    status = _lib.mt_metrics(
+        height, width, _ptr(a, _uint8_p), a.strides[0], a.shape[2],
+        _ptr(b, _uint8_p), b.strides[0], 1 if table is not None else b.shape[2],
+        None if table is None else _ptr(table, _uint8_p),
+        band_rows, max(1, int(threads)), bool(want_ssim), c1, c2, background,
+        _ptr(errors, _int64_p), _ptr(sums, _double_p),
+    )
+    if status < 0:
+        raise MemoryError("the metrics ran out of memory")
+    return errors, sums
