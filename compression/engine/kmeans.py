@@ -4,8 +4,7 @@ Every pixel counts. The image is reduced once to its distinct colours and how ma
 each (`build_histogram`); weighted K-Means on those colours is exactly K-Means on all pixels,
 because a pixel's contribution to every centre and to the inertia depends only on its colour.
 The float work therefore scales with the number of distinct colours, not with the pixel count:
-per pixel we keep only a uint32 colour code (turned in place into an int32 histogram index) and
-the final uint8 palette index.
+per pixel we keep only an int32 histogram index and the final uint8 palette index.
 
 Algorithm (modelled on scikit-learn's ``sklearn/cluster/_kmeans.py``):
 
@@ -29,11 +28,12 @@ Algorithm (modelled on scikit-learn's ``sklearn/cluster/_kmeans.py``):
   changed cluster. Distances are exact (double precision); the bounds only prune. Large levels
   are split into fixed chunks over `threads.THREADS` threads; results do not depend on the
   thread count. Ties keep a colour's current centre.
-- Fixed costs (they dominate at K=16): the histogram of RGB pixels (C) ranks each pixel's
-  24-bit code in a 2 MB bitmap of the present codes (per-word prefix counts plus a popcount)
-  instead of a 64 MB int32 lookup table or a sort; reductions and dot products over the colours run per channel on 1-D arrays and
-  through `_dot` (einsum), never through BLAS dot/GEMV, which OpenBLAS threads above ~10,000
-  elements and which then spun against the other processes on the shared machine.
+- Fixed costs (they dominate at K=16), also in C where numpy was slow: the histogram of RGB
+  pixels ranks each pixel's 24-bit code in a 2 MB bitmap of the present codes (per-word prefix
+  counts plus a popcount) instead of a 64 MB int32 lookup table or a sort; the finest coarse
+  grid is summed in one pass. The remaining reductions over the colours go through `_dot`
+  (einsum), never through BLAS dot/GEMV, which OpenBLAS threads above ~10,000 elements and which
+  then spun against the other processes on the shared machine.
 - Measured and rejected in numpy before the C loops (figures in docs/benchmarks.md): Kanungo et
   al.'s filtering on an octree of the colours, Yinyang group bounds, finer intermediate levels,
   fewer k-means++ starts (1 or 2 instead of `COARSE_INITS` = 4 lost the quality margin over
