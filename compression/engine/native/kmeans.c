@@ -229,11 +229,18 @@ static inline void search_from(const work *W, const float *x, int32_t a, double 
     *lower = low;
 }
 
+/* The points [*lo, *hi) of one chunk. */
+static inline void chunk_rows(const km_state *s, int64_t chunk, int64_t *lo, int64_t *hi) {
+    *lo = chunk * CHUNK;
+    *hi = *lo + CHUNK < s->n ? *lo + CHUNK : s->n;
+}
+
 static void assign_chunk(void *ctx, int64_t chunk) {
-    work *W = ctx;
+    const work *W = ctx;
     km_state *s = W->s;
     int d = s->d;
-    int64_t lo = chunk * CHUNK, hi = lo + CHUNK < s->n ? lo + CHUNK : s->n;
+    int64_t lo, hi;
+    chunk_rows(s, chunk, &lo, &hi);
     int32_t guess = 0;
     for (int64_t i = lo; i < hi; i++) {
         const float *xi = s->x + i * d;
@@ -272,8 +279,8 @@ static void examine_chunk(void *ctx, int64_t chunk) {
     work *W = ctx;
     km_state *s = W->s;
     int d = s->d;
-    int64_t lo = chunk * CHUNK, hi = lo + CHUNK < s->n ? lo + CHUNK : s->n;
-    int64_t n_moved = 0;
+    int64_t lo, hi, n_moved = 0;
+    chunk_rows(s, chunk, &lo, &hi);
     for (int64_t i = lo; i < hi; i++) {
         int32_t a = s->labels[i];
         double u = s->upper[i] + W->shift[a];
