@@ -70,10 +70,10 @@ from typing import NamedTuple
 
 import numpy as np
 
+from . import native, threads
 from .colorspace import _oklab_to_srgb, _srgb_to_oklab
 from .errors import InvalidOptions
 from .presets import COLOR_SPACES, MAX_COLORS, MIN_COLORS
-from . import native, threads
 from .threads import run_parts, split
 
 # Coarse-to-fine levels: k-means++ runs on the first, Lloyd on each, then on every colour.
