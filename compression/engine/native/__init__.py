@@ -1,9 +1,10 @@
-"""The engine's compiled inner loops (C, loaded with ctypes): k-means++ and exact Lloyd.
+"""The engine's compiled inner loops (C, loaded with ctypes): k-means++, exact Lloyd, the RGB
+colour histogram, the coarse grid's sums (kmeans.c) and PSNR/SSIM (metrics.c).
 
-numpy spends its time on the dozen passes each Lloyd iteration makes over the colours whose
-bounds fail; in C each point is one pass. The library is built by `make` (any C11 compiler,
-no Python headers) into ``_native.so`` beside the sources; the Dockerfile builds it the same way.
-ctypes releases the GIL during each call.
+numpy spent its time on the dozen passes each Lloyd iteration makes over the colours whose
+bounds fail; in C each colour is one pass (docs/benchmarks.md, "The C loops"). The library is
+built by `make native` (any C11 compiler, no Python headers) into ``_native.so`` beside the
+sources; the Dockerfile builds it the same way. ctypes releases the GIL during each call.
 """
 
 import ctypes
