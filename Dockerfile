@@ -10,7 +10,7 @@ RUN pip wheel --wheel-dir /wheels -r requirements.txt
 # The engine's compiled inner loops, by the Makefile's `native` rule (the runtime needs no compiler).
 RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev make && rm -rf /var/lib/apt/lists/*
 COPY Makefile .
-COPY compression/engine/native/*.c compression/engine/native/
+COPY compression/engine/native/*.c compression/engine/native/*.h compression/engine/native/
 RUN make native
 
 # --- runtime --------------------------------------------------------------------------------

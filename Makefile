@@ -18,7 +18,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 CC ?= cc
 NATIVE_LIB := compression/engine/native/_native.so
 NATIVE_SOURCES := $(wildcard compression/engine/native/*.c)
-$(NATIVE_LIB): $(NATIVE_SOURCES)
+$(NATIVE_LIB): $(NATIVE_SOURCES) $(wildcard compression/engine/native/*.h)
 	$(CC) -O3 -fopenmp-simd -std=c11 -fPIC -shared -pthread -Wall -Wextra -o $@ $(NATIVE_SOURCES) -lm
 
 native: $(NATIVE_LIB)

@@ -14,7 +14,7 @@ import numpy as np
 
 _HERE = Path(__file__).resolve().parent
 LIBRARY = _HERE / "_native.so"
-SOURCES = sorted(_HERE.glob("*.c"))
+SOURCES = sorted([*_HERE.glob("*.c"), *_HERE.glob("*.h")])
 
 
 def _load() -> ctypes.CDLL:

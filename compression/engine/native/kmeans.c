@@ -18,14 +18,13 @@
  * thread count.
  */
 #include <math.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "parallel.h"
+
 #define CHUNK 16384
-#define MAX_THREADS 64
 
 typedef struct {
     int64_t n;          /* points */
@@ -75,36 +74,6 @@ static inline double center_dist2(const double *a, const double *b, int d) {
     double out = 0.0;
     for (int j = 0; j < d; j++) out += (a[j] - b[j]) * (a[j] - b[j]);
     return out;
-}
-
-/* ---- threads: run fn(ctx, chunk) for every chunk ------------------------------------------ */
-
-typedef void (*chunk_fn)(void *ctx, int64_t chunk);
-
-typedef struct {
-    chunk_fn fn;
-    void *ctx;
-    int64_t n_chunks;
-    atomic_llong next;
-} chunk_job;
-
-static void *chunk_worker(void *arg) {
-    chunk_job *job = arg;
-    for (int64_t c; (c = atomic_fetch_add(&job->next, 1)) < job->n_chunks;) job->fn(job->ctx, c);
-    return NULL;
-}
-
-static void for_each_chunk(int64_t n_chunks, int n_threads, chunk_fn fn, void *ctx) {
-    chunk_job job = {fn, ctx, n_chunks, 0};
-    pthread_t threads[MAX_THREADS];
-    int started = 0;
-    int wanted = n_threads < n_chunks ? n_threads : (int)n_chunks;
-    if (wanted > MAX_THREADS) wanted = MAX_THREADS;
-    for (int t = 1; t < wanted; t++) {
-        if (pthread_create(&threads[started], NULL, chunk_worker, &job) == 0) started++;
-    }
-    chunk_worker(&job); /* this thread works too; if no thread could start, it does everything */
-    for (int t = 0; t < started; t++) pthread_join(threads[t], NULL);
 }
 
 /* ---- centres ------------------------------------------------------------------------------- */
@@ -235,7 +204,8 @@ static inline void chunk_rows(const km_state *s, int64_t chunk, int64_t *lo, int
     *hi = *lo + CHUNK < s->n ? *lo + CHUNK : s->n;
 }
 
-static void assign_chunk(void *ctx, int64_t chunk) {
+static void assign_chunk(void *ctx, int64_t chunk, int worker) {
+    (void)worker;
     const work *W = ctx;
     km_state *s = W->s;
     int d = s->d;
@@ -275,7 +245,8 @@ static void assign_full(work *W) {
 }
 
 /* Hamerly's test on every point after the centres moved; failing points are searched again. */
-static void examine_chunk(void *ctx, int64_t chunk) {
+static void examine_chunk(void *ctx, int64_t chunk, int worker) {
+    (void)worker;
     work *W = ctx;
     km_state *s = W->s;
     int d = s->d;
@@ -605,7 +576,8 @@ static void part_range(const histogram_job *job, int64_t part, int64_t *lo, int6
     *hi = job->n * (part + 1) / job->n_parts;
 }
 
-static void mark_part(void *ctx, int64_t part) {
+static void mark_part(void *ctx, int64_t part, int worker) {
+    (void)worker;
     histogram_job *job = ctx;
     uint64_t *bits = job->bits[part];
     int64_t lo, hi;
@@ -616,7 +588,8 @@ static void mark_part(void *ctx, int64_t part) {
     }
 }
 
-static void rank_part(void *ctx, int64_t part) {
+static void rank_part(void *ctx, int64_t part, int worker) {
+    (void)worker;
     histogram_job *job = ctx;
     const uint64_t *bits = job->bits[0];
     int64_t *counts = job->counts[part];

@@ -16,17 +16,23 @@
  * Threads take whole bands and write each band's results to its own slot, so results do not
  * depend on the thread count.
  */
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
+
+#include "parallel.h"
 
 #define WIN 7
 #define HALF (WIN / 2)
 #define NP (WIN * WIN)
 #define RING 8             /* rows kept: the 7 of a window and the one leaving it */
 #define SE_CHUNK 65536     /* values whose squared errors (at most 255^2 each) a uint32 can sum */
-#define MAX_THREADS 64
+
+/* Per-thread buffers, reused by every band the thread takes. */
+typedef struct {
+    uint8_t *rows;          /* RING rows then one zero row, each 6 planes: x RGB, y RGB */
+    int32_t *columns;       /* (channel, quantity, column) running column sums */
+    double *ratio;          /* (channel, window) SSIM of one row of windows */
+} scratch;
 
 typedef struct {
     int32_t height, width;
@@ -41,16 +47,8 @@ typedef struct {
     double c1, c2;          /* SSIM's (K1 L)^2 and (K2 L)^2 */
     int64_t *band_error;    /* (n_bands,) out */
     double *band_ssim;      /* (n_bands,) out */
-    atomic_int next;        /* the next band to take */
-    atomic_int done;        /* bands finished */
+    scratch *scratch;       /* one set of buffers per worker */
 } mt_job;
-
-/* Per-thread buffers, reused by every band the thread takes. */
-typedef struct {
-    uint8_t *rows;          /* RING rows then one zero row, each 6 planes: x RGB, y RGB */
-    int32_t *columns;       /* (channel, quantity, column) running column sums */
-    double *ratio;          /* (channel, window) SSIM of one row of windows */
-} scratch;
 
 /* One row as 3 planes of `w` bytes: RGB, RGBA over `background`, or indices through `table`. */
 static void load_row(const uint8_t *restrict row, int32_t channels, const uint8_t *restrict table,
@@ -196,24 +194,10 @@ static void run_band(const mt_job *J, scratch *S, int32_t band)
     J->band_ssim[band] = total;
 }
 
-static void *worker(void *arg)
+static void band_chunk(void *ctx, int64_t band, int worker)
 {
-    mt_job *J = arg;
-    const size_t w = (size_t)J->width;
-    scratch S = {
-        calloc((RING + 1) * 6 * w, 1),
-        J->ssim ? malloc(3 * 4 * w * sizeof(int32_t)) : NULL,
-        J->ssim ? malloc(3 * (w - (WIN - 1)) * sizeof(double)) : NULL,
-    };
-    if (S.rows && (!J->ssim || (S.columns && S.ratio)))
-        for (int32_t band; (band = atomic_fetch_add(&J->next, 1)) < J->n_bands;) {
-            run_band(J, &S, band);
-            atomic_fetch_add(&J->done, 1);
-        }
-    free(S.rows);
-    free(S.columns);
-    free(S.ratio);
-    return NULL;
+    const mt_job *J = ctx;
+    run_band(J, &J->scratch[worker], (int32_t)band);
 }
 
 /* Squared errors and SSIM sums of two height x width images, band by band.
@@ -237,18 +221,27 @@ int mt_metrics(int32_t height, int32_t width,
     mt_job J = {
         height, width, a, a_stride, a_channels, b, b_stride, b_channels, table,
         band_rows, (int32_t)((height + (int64_t)band_rows - 1) / band_rows),
-        want_ssim && height >= WIN && width >= WIN, background, c1, c2, band_error, band_ssim, 0, 0,
+        want_ssim && height >= WIN && width >= WIN, background, c1, c2, band_error, band_ssim, NULL,
     };
-    int wanted = n_threads < J.n_bands ? n_threads : J.n_bands;
-    if (wanted > MAX_THREADS)
-        wanted = MAX_THREADS;
-    pthread_t threads[MAX_THREADS];
-    int started = 0;
-    for (int t = 1; t < wanted; t++)
-        if (pthread_create(&threads[started], NULL, worker, &J) == 0)
-            started++;
-    worker(&J); /* this thread works too; if no thread could start, it does everything */
-    for (int t = 0; t < started; t++)
-        pthread_join(threads[t], NULL);
-    return atomic_load(&J.done) == J.n_bands ? 0 : -1;
+    const size_t w = (size_t)width;
+    int workers = chunk_workers(J.n_bands, n_threads), ok = 1;
+    scratch buffers[MAX_THREADS] = {{0}};
+    for (int t = 0; t < workers; t++) {
+        buffers[t].rows = calloc((RING + 1) * 6 * w, 1);
+        if (J.ssim) {
+            buffers[t].columns = malloc(3 * 4 * w * sizeof(int32_t));
+            buffers[t].ratio = malloc(3 * (w - (WIN - 1)) * sizeof(double));
+        }
+        ok &= buffers[t].rows && (!J.ssim || (buffers[t].columns && buffers[t].ratio));
+    }
+    if (ok) {
+        J.scratch = buffers;
+        for_each_chunk(J.n_bands, workers, band_chunk, &J);
+    }
+    for (int t = 0; t < workers; t++) {
+        free(buffers[t].rows);
+        free(buffers[t].columns);
+        free(buffers[t].ratio);
+    }
+    return ok ? 0 : -1;
 }
