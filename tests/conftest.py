@@ -1,4 +1,4 @@
-"""Shared fixtures: users alice and bob, their clients, corpus images and a private MEDIA_ROOT."""
+"""Shared fixtures: users alice and bob, their clients, the test images and a private MEDIA_ROOT."""
 
 import os
 from pathlib import Path
@@ -10,14 +10,13 @@ import pytest
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-CORPUS = Path(os.environ.get("IMAGE_CORPUS", REPO_ROOT.parent / "shared" / "images"))
+# The images the suite needs live in the repository (tests/images/README.md: sources, licences).
+CORPUS = REPO_ROOT / "tests" / "images"
 PASSWORD = "correct-horse-battery-staple-42"
 
 
 @pytest.fixture(scope="session")
 def corpus_dir() -> Path:
-    if not CORPUS.is_dir():
-        pytest.fail(f"image corpus not found at {CORPUS} (set IMAGE_CORPUS)")
     return CORPUS
 
 

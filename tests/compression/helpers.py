@@ -30,6 +30,22 @@ def make_png(width: int = 96, height: int = 64, *, seed: int = 0, mode: str = "R
     return buffer.getvalue()
 
 
+def make_big_photo(width: int = 4000, height: int = 3000) -> bytes:
+    """A 12 MP camera-sized JPEG: a Kodak photo enlarged with Lanczos plus sensor-like noise.
+
+    Hundreds of thousands of distinct colours, like a real photo, so every stage takes its real
+    time; made in memory, so the repository needs no large image.
+    """
+    from tests.conftest import CORPUS
+
+    with Image.open(CORPUS / "photos" / "kodim23.png") as photo:
+        big = np.asarray(photo.convert("RGB").resize((width, height), Image.Resampling.LANCZOS), dtype=np.int16)
+    noise = np.random.default_rng(0).integers(-6, 7, size=big.shape, dtype=np.int16)
+    buffer = io.BytesIO()
+    Image.fromarray(np.clip(big + noise, 0, 255).astype(np.uint8)).save(buffer, "JPEG", quality=90)
+    return buffer.getvalue()
+
+
 def stored_names(prefix: str = "users") -> list[str]:
     """Every file under `prefix` in default_storage (works on the filesystem and on S3)."""
     from django.core.files.storage import default_storage

@@ -15,12 +15,11 @@ from django_tasks_db.models import DBTaskResult
 from compression import services
 from compression.models import CompressionJob, JobStatus
 
-from .helpers import REPO_ROOT, MotoServer, make_png, needs_moto, start_worker, stored_names, wait_for
+from .helpers import REPO_ROOT, MotoServer, make_big_photo, make_png, needs_moto, start_worker, stored_names, wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
-BIG_PHOTO = "large/seondol-son-skcD9ONunJw-unsplash.jpg"  # 3984x2988
-# Full Floyd-Steinberg dithering at K=256: the slowest options, 4-5 s of work on BIG_PHOTO here
+# Full Floyd-Steinberg dithering at K=256: the slowest options, 4-5 s of work on a 12 MP photo here
 # (quantizing alone takes well under a second), so each attempt spans several heartbeats.
 SLOW_OPTIONS = {"n_colors": 256, "dither": 1.0}
 
@@ -72,14 +71,14 @@ def test_worker_survives_a_bad_job(alice, worker_env):
 
 
 @pytest.mark.slow
-def test_sigkilled_worker_job_is_recovered_and_runs_to_completion_once(alice, worker_env, corpus_image, tmp_path):
+def test_sigkilled_worker_job_is_recovered_and_runs_to_completion_once(alice, worker_env, tmp_path):
     """SIGKILL mid-job → stale heartbeat → re-queued → succeeds once, attempts == 2.
 
     With SLOW_OPTIONS one attempt outlives JOB_STALE_SECONDS (3 s here) while the second worker
     checks for stale jobs every second: only the heartbeat thread keeps the live attempt from
     being re-queued as well.
     """
-    upload = services.upload_create(owner=alice, file=corpus_image(BIG_PHOTO).read_bytes())
+    upload = services.upload_create(owner=alice, file=make_big_photo())
     job = services.job_create(owner=alice, upload=upload, options=SLOW_OPTIONS)
     log = tmp_path / "worker.log"
     first = start_worker(worker_env, log=log)
@@ -118,7 +117,7 @@ def test_sigkilled_worker_job_is_recovered_and_runs_to_completion_once(alice, wo
 @pytest.mark.slow
 @needs_moto
 def test_object_store_outage_fails_the_job_clearly_then_a_rerun_succeeds(
-    alice, worker_env, corpus_image, settings, tmp_path
+    alice, worker_env, settings, tmp_path
 ):
     server = MotoServer(bucket="outage")
     server.start()
@@ -126,7 +125,7 @@ def test_object_store_outage_fails_the_job_clearly_then_a_rerun_succeeds(
     try:
         settings.STORAGES = {**settings.STORAGES, "default": server.storage_settings()}
         worker_env.update(server.env())
-        original = corpus_image(BIG_PHOTO).read_bytes()
+        original = make_big_photo()
         upload = services.upload_create(owner=alice, file=original)
         job = services.job_create(owner=alice, upload=upload, options=SLOW_OPTIONS)
         worker = start_worker(worker_env, log=tmp_path / "worker.log")

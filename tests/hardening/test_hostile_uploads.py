@@ -14,11 +14,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import CORPUS
+
 from .conftest import active_jobs, error_text, named, storage_files
 
 pytestmark = pytest.mark.django_db
 
-CORPUS = Path(os.environ.get("IMAGE_CORPUS", Path(__file__).resolve().parents[3] / "shared" / "images"))
 REPO = Path(__file__).resolve().parents[2]
 BAD = sorted(p.name for p in (CORPUS / "bad").iterdir())
 FORMATS = sorted(p.name for p in (CORPUS / "formats").iterdir())
