@@ -1,7 +1,18 @@
-"""The compression engine: numpy and Pillow only, never Django.
+"""The compression engine: numpy and Pillow (and its own C loops), never Django.
 
-Public API (stable): quantize, Quantization, elbow, compress, CompressOptions, CompressResult,
-CompressStats, CropBox, the errors, and the presets.
+Public API (stable; tests/engine/test_public_api.py checks each name is what this says):
+
+Functions
+    quantize(pixels, n_colors, ...) -> Quantization     K-Means++ palette and indices of an image
+    elbow(pixels, ks, ...) -> list[ElbowPoint]          inertia against K (the "elbow" chart)
+    compress(source, options, ...) -> CompressResult    decode, resize, quantize, encode, measure
+Classes
+    Quantization, CompressOptions, CompressResult, CompressStats, CropBox, PaletteEntry,
+    SearchAttempt
+Errors (all subclasses of EngineError)
+    EngineError, InvalidImage, UnsupportedFormat, ImageTooLarge, InvalidOptions
+Constants
+    ENGINE_VERSION (str); COMPRESSION_PRESETS, DIMENSION_PRESETS, RESIZE_MODES (tuples of presets)
 """
 
 from .errors import EngineError, ImageTooLarge, InvalidImage, InvalidOptions, UnsupportedFormat

@@ -43,7 +43,7 @@ from .errors import InvalidOptions
 from .kmeans import build_histogram, quantize_histogram
 from .options import CompressOptions
 from .presets import MAX_COLORS, MIN_COLORS
-from .quantize import remap
+from .remap import remap
 
 DEFAULT_KS = (2, 4, 8, 16, 32, 64, 128, 256)
 # 512x512: eight K take a second or two on one core of the 2-core CI machine.

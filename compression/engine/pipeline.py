@@ -31,7 +31,7 @@ from .errors import InvalidOptions
 from .kmeans import build_histogram, quantize, quantize_histogram
 from .options import CompressOptions, CompressResult, CompressStats, PaletteEntry, SearchAttempt
 from .presets import COLOR_SPACES, MAX_COLORS, MIN_COLORS, OUTPUT_FORMATS, RESIZE_MODE_KEYS
-from .quantize import remap
+from .remap import remap
 
 ProgressCallback = Callable[[str, int], None]
 

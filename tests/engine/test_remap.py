@@ -5,7 +5,7 @@ import pytest
 
 from compression.engine.errors import InvalidOptions
 from compression.engine.kmeans import quantize
-from compression.engine.quantize import remap
+from compression.engine.remap import remap
 
 CUBE_CORNERS = np.array([[r, g, b] for r in (0, 255) for g in (0, 255) for b in (0, 255)], dtype=np.uint8)
 
