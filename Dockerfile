@@ -7,11 +7,12 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 WORKDIR /build
 COPY requirements.txt .
 RUN pip wheel --wheel-dir /wheels -r requirements.txt
-# The engine's compiled inner loops, by the Makefile's `native` rule (the runtime needs no compiler).
-RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev make && rm -rf /var/lib/apt/lists/*
-COPY Makefile .
-COPY compression/engine/native/*.c compression/engine/native/*.h compression/engine/native/
-RUN make native
+# The engine's compiled inner loops, built by pip from pyproject.toml as `make` does (cffi, in
+# place); the runtime stage copies the library and needs no compiler.
+RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev && rm -rf /var/lib/apt/lists/*
+COPY pyproject.toml setup.py ./
+COPY compression/engine compression/engine/
+RUN pip install --no-deps -e .
 
 # --- runtime --------------------------------------------------------------------------------
 FROM python:3.13-slim-bookworm
@@ -26,8 +27,8 @@ COPY --from=build /wheels /wheels
 RUN pip install --no-index --find-links=/wheels /wheels/*.whl && rm -rf /wheels
 WORKDIR /app
 COPY --chown=app:app . .
-# Copied after the sources, so it is newer than them (the engine refuses a library older than its sources).
-COPY --from=build /build/compression/engine/native/_native.so compression/engine/native/_native.so
+# The library carries the build id of its sources, which the engine checks (file times do not matter).
+COPY --from=build /build/compression/engine/native/_native*.so compression/engine/native/
 # Static files are collected into the image (whitenoise serves them); the key is build-only.
 RUN SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput -v 0 \
     && mkdir -p /app/media && chown app:app /app/media

@@ -14,16 +14,14 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $@
 
-# The engine's compiled inner loops (compression/engine/native/): plain C11 loaded with ctypes.
-CC ?= cc
-NATIVE_LIB := compression/engine/native/_native.so
-NATIVE_SOURCES := $(wildcard compression/engine/native/*.c)
-$(NATIVE_LIB): $(NATIVE_SOURCES) $(wildcard compression/engine/native/*.h)
-	$(CC) -O3 -fopenmp-simd -std=c11 -fPIC -shared -pthread -Wall -Wextra -o $@ $(NATIVE_SOURCES) -lm
+# The engine's compiled inner loops (compression/engine/native/): pip builds them from
+# pyproject.toml with cffi, in place (an editable install). Rebuilt whenever the engine's own
+# loader says the library is missing or was built from other sources (its build id).
+native: $(VENV)/.installed
+	@$(PY) -c "import sys; from compression.engine import native; sys.exit(not native.status().ok)" \
+		|| $(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 
-native: $(NATIVE_LIB)
-
-venv: $(VENV)/.installed $(NATIVE_LIB)
+venv: $(VENV)/.installed native
 
 # Debian packages the tests and benchmarks drive (browser tests, the pngquant baseline).
 system-deps:
@@ -58,4 +56,4 @@ hardening: venv static
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test} SECRET_KEY=insecure-bench-key $(PY) bench/faults.py --timeout 240
 
 clean:
-	rm -rf $(VENV) .run staticfiles $(NATIVE_LIB)
+	rm -rf $(VENV) .run staticfiles build *.egg-info compression/engine/native/_native*.so

@@ -667,10 +667,15 @@ class HealthQueueSerializer(HealthCheckSerializer):
     oldest_queued_age_seconds = serializers.FloatField(required=False, allow_null=True)
 
 
+class HealthEngineSerializer(HealthCheckSerializer):
+    build = serializers.CharField(required=False, help_text="The build id of the engine's compiled loops.")
+
+
 class HealthChecksSerializer(serializers.Serializer):
     database = HealthCheckSerializer()
     storage = HealthCheckSerializer()
     queue = HealthQueueSerializer()
+    engine = HealthEngineSerializer()
 
 
 class HealthSerializer(serializers.Serializer):

@@ -660,7 +660,7 @@ class ClassicDimensionPresetsApi(ClassicApiView):
 
 
 class HealthApi(APIView):
-    """Public: the database, the file store and the job queue, each really exercised."""
+    """Public: the database, the file store, the job queue and the engine, each really exercised."""
 
     authentication_classes = []
     permission_classes = [AllowAny]
@@ -673,6 +673,7 @@ class HealthApi(APIView):
             "database": _check("database", _check_database),
             "storage": _storage_check_cached(),
             "queue": _check("queue", _check_queue),
+            "engine": _check("engine", _check_engine),
         }
         healthy = all(check["ok"] for check in checks.values())
         body = {
@@ -693,6 +694,7 @@ HEALTH_PUBLIC_ERRORS = {
     "database": "database unreachable",
     "storage": "storage unreachable",
     "queue": "queue check failed",
+    "engine": "engine check failed",
 }
 # The storage probe writes, reads and deletes an object: at most once per this many seconds per
 # process (load balancers poll every few seconds), whatever the answer was.
@@ -747,6 +749,15 @@ def _check_storage():
                 raise RuntimeError("read back different bytes")
     finally:
         default_storage.delete(name)
+
+
+def _check_engine() -> dict:
+    from compression.engine import native
+
+    state = native.status()
+    if not state.ok:
+        raise HealthProblem(state.message)
+    return {"build": state.build_id}
 
 
 def _check_queue() -> dict:

@@ -221,12 +221,12 @@ def test_download_unknown_is_a_classic_404(alice_api):
 
 
 @pytest.mark.parametrize("slash", ["", "/"])
-def test_health_checks_database_storage_and_queue(anon_api, slash, settings):
+def test_health_checks_database_storage_queue_and_engine(anon_api, slash, settings):
     response = anon_api.get(f"/api/health{slash}")
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok" and body["success"] is True and body["version"]
-    assert set(body["checks"]) == {"database", "storage", "queue"}
+    assert set(body["checks"]) == {"database", "storage", "queue", "engine"}
     assert all(check["ok"] for check in body["checks"].values())
     assert body["checks"]["queue"]["queued"] == 0
     assert stored_names("health") == []  # the probe cleaned up

@@ -1,80 +1,98 @@
-"""The engine's compiled inner loops (C, loaded with ctypes): k-means++, exact Lloyd, the RGB
-colour histogram, the coarse grid's sums (kmeans.c) and PSNR/SSIM (metrics.c).
+"""The engine's compiled inner loops: k-means++, exact Lloyd, the RGB colour histogram, the
+coarse grid's sums (kmeans.c) and PSNR/SSIM (metrics.c).
 
 numpy spent its time on the dozen passes each Lloyd iteration makes over the colours whose
-bounds fail; in C each colour is one pass (docs/benchmarks.md, "The C loops"). The library is
-built by `make native` (any C11 compiler, no Python headers) into ``_native.so`` beside the
-sources; the Dockerfile builds it the same way. ctypes releases the GIL during each call.
+bounds fail; in C each colour is one pass (docs/benchmarks.md, "The C loops"). pip builds them
+(`pip install -e .`, which `make` runs) with cffi in API mode from `engine_native.h`, the one
+declaration of every exported function (build.py). C calls release the GIL.
+
+The library is loaded on the first call that needs it, never at import: Django, the admin and
+every page that does not compress work without it. `status()` says whether it can be used and,
+when not, why and how to build it; a call that needs it raises `NativeUnavailable` (an
+EngineError, so a job fails with that message).
 """
 
-import ctypes
+import importlib
+import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from ..errors import EngineError
+from .sources import build_id
+
 _HERE = Path(__file__).resolve().parent
-LIBRARY = _HERE / "_native.so"
-SOURCES = sorted([*_HERE.glob("*.c"), *_HERE.glob("*.h")])
+BUILD_COMMAND = "pip install -e .  (or `make native`; needs a C compiler such as gcc)"
 
 
-def _load() -> ctypes.CDLL:
-    if not LIBRARY.exists():
-        raise ImportError(f"{LIBRARY} is missing: build it with `make native` (needs a C compiler such as gcc)")
-    built = LIBRARY.stat().st_mtime
-    stale = [source.name for source in SOURCES if source.stat().st_mtime > built]
-    if stale:
-        raise ImportError(f"{LIBRARY.name} is older than {', '.join(stale)}: rebuild it with `make native`")
-    return ctypes.CDLL(str(LIBRARY))
+class NativeUnavailable(EngineError):
+    """The compiled library is missing, or was built from other sources than those beside it."""
 
 
-_lib = _load()
-
-_double_p = ctypes.POINTER(ctypes.c_double)
-_float_p = ctypes.POINTER(ctypes.c_float)
-_int32_p = ctypes.POINTER(ctypes.c_int32)
-
-
-class _State(ctypes.Structure):
-    # Mirrors `km_state` in kmeans.c.
-    _fields_ = [
-        ("n", ctypes.c_int64),
-        ("d", ctypes.c_int32),
-        ("k", ctypes.c_int32),
-        ("n_threads", ctypes.c_int32),
-        ("x", _float_p),
-        ("w", _double_p),
-        ("labels", _int32_p),
-        ("upper", _double_p),
-        ("lower", _double_p),
-        ("centers", _double_p),
-        ("sums", _double_p),
-        ("weight", _double_p),
-        ("sq", _double_p),
-    ]
+@dataclass(frozen=True)
+class NativeStatus:
+    ok: bool
+    message: str  # what is wrong and the command that fixes it; "" when ok
+    build_id: str | None  # of the loaded library
 
 
-_lib.km_assign.argtypes = [ctypes.POINTER(_State)]
-_lib.km_assign.restype = ctypes.c_int
-_lib.km_move.argtypes = [ctypes.POINTER(_State), _double_p]
-_lib.km_move.restype = ctypes.c_int64
-_lib.km_lloyd.argtypes = [
-    ctypes.POINTER(_State), ctypes.c_int32, ctypes.c_double, _double_p, _int32_p, _double_p,
-]
-_lib.km_lloyd.restype = ctypes.c_int
-_lib.km_plusplus.argtypes = [
-    ctypes.c_int64, ctypes.c_int32, _float_p, _double_p, ctypes.c_int32, ctypes.c_int32, _double_p, _double_p,
-]
-_lib.km_plusplus.restype = ctypes.c_int
+_lock = threading.Lock()
+_loaded: tuple | None = None  # (ffi, lib) once loaded
+_status: NativeStatus | None = None
 
 
-def _ptr(array: np.ndarray, kind):
-    return array.ctypes.data_as(kind)
+def _load() -> NativeStatus:
+    global _loaded
+    try:
+        _native = importlib.import_module(f"{__name__}._native")
+    except ImportError as exc:
+        return NativeStatus(
+            False,
+            f"The engine's compiled library (compression.engine.native._native) is missing ({exc}). "
+            f"Build it with: {BUILD_COMMAND}",
+            None,
+        )
+    built = _native.ffi.string(_native.lib.native_build_id()).decode()
+    expected = build_id()
+    if expected is not None and built != expected:
+        return NativeStatus(
+            False,
+            f"The engine's compiled library {Path(_native.__file__).name} was built from other sources "
+            f"(build {built}, sources {expected}). Rebuild it with: {BUILD_COMMAND}",
+            built,
+        )
+    _loaded = (_native.ffi, _native.lib)
+    return NativeStatus(True, "", built)
 
 
-def _check(status: int) -> int:
-    if status < 0:
+def status() -> NativeStatus:
+    """Whether the compiled library can be used (loads it on the first call)."""
+    global _status
+    if _status is None:
+        with _lock:
+            if _status is None:
+                _status = _load()
+    return _status
+
+
+def _lib():
+    """(ffi, lib), or NativeUnavailable with the reason and the build command."""
+    state = status()
+    if not state.ok:
+        raise NativeUnavailable(state.message)
+    return _loaded
+
+
+def _ptr(ffi, array: np.ndarray, kind: str):
+    """A C pointer to `array`'s first element (the caller keeps `array` alive)."""
+    return ffi.cast(kind, array.ctypes.data)
+
+
+def _check(status_code: int) -> int:
+    if status_code < 0:
         raise MemoryError("the quantizer ran out of memory")
-    return status
+    return status_code
 
 
 class LloydState:
@@ -85,6 +103,7 @@ class LloydState:
     """
 
     def __init__(self, x: np.ndarray, weights: np.ndarray, k: int, threads: int = 1):
+        ffi, self._c = _lib()
         self.x = np.ascontiguousarray(x, dtype=np.float32)
         self.weights = np.ascontiguousarray(weights, dtype=np.float64)
         n, d = self.x.shape
@@ -97,58 +116,59 @@ class LloydState:
         self.cluster_sum = np.zeros((k, d))
         self.cluster_weight = np.zeros(k)
         self.cluster_sq = np.zeros(k)
-        self._struct = _State(
-            n, d, k, max(1, int(threads)),
-            _ptr(self.x, _float_p), _ptr(self.weights, _double_p), _ptr(self.labels, _int32_p),
-            _ptr(self.upper, _double_p), _ptr(self.lower, _double_p), _ptr(self.centers, _double_p),
-            _ptr(self.cluster_sum, _double_p), _ptr(self.cluster_weight, _double_p), _ptr(self.cluster_sq, _double_p),
-        )
+        self._ffi = ffi
+        self._state = ffi.new("km_state *", {
+            "n": n, "d": d, "k": k, "n_threads": max(1, int(threads)),
+            "x": _ptr(ffi, self.x, "float *"), "w": _ptr(ffi, self.weights, "double *"),
+            "labels": _ptr(ffi, self.labels, "int32_t *"),
+            "upper": _ptr(ffi, self.upper, "double *"), "lower": _ptr(ffi, self.lower, "double *"),
+            "centers": _ptr(ffi, self.centers, "double *"), "sums": _ptr(ffi, self.cluster_sum, "double *"),
+            "weight": _ptr(ffi, self.cluster_weight, "double *"), "sq": _ptr(ffi, self.cluster_sq, "double *"),
+        })
 
     def assign(self, centers: np.ndarray) -> None:
         """Label every point with its nearest centre (ties: see kmeans.c) and set the sums."""
         self.centers[:] = centers
-        _check(_lib.km_assign(ctypes.byref(self._struct)))
+        _check(self._c.km_assign(self._state))
 
     def move(self, centers: np.ndarray) -> int:
         """Move the centres of an assigned state; re-label only where the bounds allow a change.
 
         Returns how many points changed cluster (a tie keeps the current one)."""
         new = np.ascontiguousarray(centers, dtype=np.float64)
-        return _check(_lib.km_move(ctypes.byref(self._struct), _ptr(new, _double_p)))
+        return _check(self._c.km_move(self._state, _ptr(self._ffi, new, "double *")))
 
     def lloyd(self, centers: np.ndarray, max_iter: int, tol_abs: float):
         """Lloyd from `centers` (assign, then update and re-assign until converged).
 
         Returns (centres (k, d) float64, n_iter, converged, history, inertia of the result)."""
+        ffi = self._ffi
         self.centers[:] = centers
         history = np.zeros(max_iter)
-        n_iter = ctypes.c_int32(0)
-        final = ctypes.c_double(0.0)
+        n_iter = ffi.new("int32_t *")
+        final = ffi.new("double *")
         converged = _check(
-            _lib.km_lloyd(ctypes.byref(self._struct), max_iter, tol_abs, _ptr(history, _double_p), ctypes.byref(n_iter), ctypes.byref(final))
+            self._c.km_lloyd(self._state, max_iter, tol_abs, _ptr(ffi, history, "double *"), n_iter, final)
         )
-        return self.centers.copy(), n_iter.value, bool(converged), history[: n_iter.value].tolist(), final.value
+        return self.centers.copy(), n_iter[0], bool(converged), history[: n_iter[0]].tolist(), final[0]
 
 
 def kmeans_plusplus(x: np.ndarray, weights: np.ndarray, k: int, n_trials: int, uniforms: np.ndarray) -> np.ndarray:
     """Greedy weighted k-means++ centres (k, d) float64; `uniforms` as in kmeans.c."""
+    ffi, lib = _lib()
     x = np.ascontiguousarray(x, dtype=np.float32)
     weights = np.ascontiguousarray(weights, dtype=np.float64)
     uniforms = np.ascontiguousarray(uniforms, dtype=np.float64)
     if uniforms.size < 1 + (k - 1) * n_trials:
         raise ValueError("not enough uniforms for k-means++")
     centers = np.zeros((k, x.shape[1]))
-    _check(_lib.km_plusplus(len(x), x.shape[1], _ptr(x, _float_p), _ptr(weights, _double_p), k, n_trials, _ptr(uniforms, _double_p), _ptr(centers, _double_p)))
+    _check(lib.km_plusplus(
+        len(x), x.shape[1], _ptr(ffi, x, "float *"), _ptr(ffi, weights, "double *"), k, n_trials,
+        _ptr(ffi, uniforms, "double *"), _ptr(ffi, centers, "double *"),
+    ))
     return centers
 
 
-_lib.km_histogram_mark.argtypes = [ctypes.c_int64, ctypes.c_void_p, ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p]
-_lib.km_histogram_mark.restype = ctypes.c_int64
-_lib.km_histogram_rank.argtypes = [
-    ctypes.c_int64, ctypes.c_void_p, ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64,
-    ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
-]
-_lib.km_histogram_rank.restype = ctypes.c_int
 _CODE_WORDS = 1 << 18  # 2^24 bits
 
 
@@ -158,51 +178,42 @@ def rgb_histogram(pixels: np.ndarray, threads: int = 1):
     A colour's code is r<<16 | g<<8 | b; `inverse` holds each pixel's row in `codes`. Marks the
     codes in a 2 MB bitmap, then ranks each pixel's code by the set bits below it.
     """
+    ffi, lib = _lib()
     pixels = np.ascontiguousarray(pixels, dtype=np.uint8)
     n = pixels.shape[0] * pixels.shape[1]
     bits = np.zeros(_CODE_WORDS, dtype=np.uint64)
     prefix = np.empty(_CODE_WORDS, dtype=np.int32)
-    n_distinct = _check(_lib.km_histogram_mark(n, pixels.ctypes.data, threads, bits.ctypes.data, prefix.ctypes.data))
+    pixel_ptr = _ptr(ffi, pixels, "uint8_t *")
+    bits_ptr, prefix_ptr = _ptr(ffi, bits, "uint64_t *"), _ptr(ffi, prefix, "int32_t *")
+    n_distinct = _check(lib.km_histogram_mark(n, pixel_ptr, threads, bits_ptr, prefix_ptr))
     inverse = np.empty(pixels.shape[:2], dtype=np.int32)
     codes = np.empty(n_distinct, dtype=np.uint32)
     counts = np.zeros(n_distinct, dtype=np.int64)
-    _check(_lib.km_histogram_rank(
-        n, pixels.ctypes.data, threads, bits.ctypes.data, prefix.ctypes.data, n_distinct,
-        inverse.ctypes.data, codes.ctypes.data, counts.ctypes.data,
+    _check(lib.km_histogram_rank(
+        n, pixel_ptr, threads, bits_ptr, prefix_ptr, n_distinct,
+        _ptr(ffi, inverse, "int32_t *"), _ptr(ffi, codes, "uint32_t *"), _ptr(ffi, counts, "int64_t *"),
     ))
     return codes, counts, inverse
-
-
-_lib.km_grid_sums.argtypes = [ctypes.c_int64, ctypes.c_int32, _float_p, _double_p, ctypes.c_int32, _double_p, _double_p]
-_lib.km_grid_sums.restype = None
 
 
 def grid_sums(x: np.ndarray, weights: np.ndarray, bits: int):
     """Weights and weighted coordinate sums of points per cell of a 2^bits-per-channel grid over
     the points' range (see kmeans.c). x: (n, d) float32. Returns (cell_weight (2^(bits*d),),
     cell_sums (d, 2^(bits*d))), channel 0 in the key's high bits."""
+    ffi, lib = _lib()
     x = np.ascontiguousarray(x, dtype=np.float32)
     weights = np.ascontiguousarray(weights, dtype=np.float64)
     d = x.shape[1]
     cell_weight = np.zeros(1 << (bits * d))
     cell_sums = np.zeros((d, 1 << (bits * d)))
-    _lib.km_grid_sums(len(x), d, _ptr(x, _float_p), _ptr(weights, _double_p), bits, _ptr(cell_weight, _double_p), _ptr(cell_sums, _double_p))
+    lib.km_grid_sums(
+        len(x), d, _ptr(ffi, x, "float *"), _ptr(ffi, weights, "double *"), bits,
+        _ptr(ffi, cell_weight, "double *"), _ptr(ffi, cell_sums, "double *"),
+    )
     return cell_weight, cell_sums
 
 
 # --- metrics (metrics.c) ---
-
-_uint8_p = ctypes.POINTER(ctypes.c_uint8)
-_int64_p = ctypes.POINTER(ctypes.c_int64)
-
-_lib.mt_metrics.argtypes = [
-    ctypes.c_int32, ctypes.c_int32,
-    _uint8_p, ctypes.c_int64, ctypes.c_int32,
-    _uint8_p, ctypes.c_int64, ctypes.c_int32, _uint8_p,
-    ctypes.c_int32, ctypes.c_int32, ctypes.c_int32, ctypes.c_double, ctypes.c_double, ctypes.c_int32,
-    _int64_p, _double_p,
-]
-_lib.mt_metrics.restype = ctypes.c_int
 
 
 def _packed_rows(image: np.ndarray, ndim: int) -> bool:
@@ -224,6 +235,7 @@ def image_metrics(
     are SSIM's constants; the SSIM sums are 0 when not wanted or the image is smaller than 7×7.
     See `mt_metrics` in metrics.c.
     """
+    ffi, lib = _lib()
     if table is None:
         ok = _packed_rows(a, 3) and _packed_rows(b, 3) and b.shape[:2] == a.shape[:2]
     else:
@@ -237,13 +249,13 @@ def image_metrics(
     n_bands = -(-height // band_rows)
     errors = np.zeros(n_bands, dtype=np.int64)
     sums = np.zeros(n_bands)
-    status = _lib.mt_metrics(
-        height, width, _ptr(a, _uint8_p), a.strides[0], a.shape[2],
-        _ptr(b, _uint8_p), b.strides[0], 1 if table is not None else b.shape[2],
-        None if table is None else _ptr(table, _uint8_p),
-        band_rows, max(1, int(threads)), bool(want_ssim), c1, c2, background,
-        _ptr(errors, _int64_p), _ptr(sums, _double_p),
+    status_code = lib.mt_metrics(
+        height, width, _ptr(ffi, a, "uint8_t *"), a.strides[0], a.shape[2],
+        _ptr(ffi, b, "uint8_t *"), b.strides[0], 1 if table is not None else b.shape[2],
+        ffi.NULL if table is None else _ptr(ffi, table, "uint8_t *"),
+        band_rows, max(1, int(threads)), int(bool(want_ssim)), c1, c2, background,
+        _ptr(ffi, errors, "int64_t *"), _ptr(ffi, sums, "double *"),
     )
-    if status < 0:
+    if status_code < 0:
         raise MemoryError("the metrics ran out of memory")
     return errors, sums

@@ -1,6 +1,6 @@
 /* Weighted k-means++ and exact Lloyd on distinct colours: the quantizer's inner loops in C.
  *
- * Called through ctypes by compression/engine/native/__init__.py; kmeans.py documents the
+ * Declared in engine_native.h and called through its cffi bindings (build.py, __init__.py); kmeans.py documents the
  * algorithm and owns every decision about levels, starts and stopping. Plain C11, no Python API,
  * no allocation that outlives a call: the caller owns every array of a `km_state`.
  *
@@ -22,25 +22,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine_native.h"
 #include "parallel.h"
 
 #define CHUNK 16384
-
-typedef struct {
-    int64_t n;          /* points */
-    int32_t d;          /* channels: 3 or 4 */
-    int32_t k;          /* centres, 1..256 */
-    int32_t n_threads;
-    const float *x;     /* (n, d) coordinates */
-    const double *w;    /* (n,) weights (pixel counts) */
-    int32_t *labels;    /* (n,) */
-    double *upper;      /* (n,) upper bound on the distance to the own centre */
-    double *lower;      /* (n,) lower bound on the distance to every other centre */
-    double *centers;    /* (k, d) */
-    double *sums;       /* (k, d) weighted coordinate sums per cluster */
-    double *weight;     /* (k,) total weight per cluster */
-    double *sq;         /* (k,) weighted squared norms per cluster */
-} km_state;
 
 /* Per-call scratch: the centres' neighbour order and the moves of the last pass. */
 typedef struct {

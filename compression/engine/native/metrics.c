@@ -1,6 +1,6 @@
 /* PSNR's squared error and the sum of SSIM's map: metrics.py's pixel loop in C.
  *
- * Called through ctypes by compression/engine/native/__init__.py; metrics.py documents the
+ * Declared in engine_native.h and called through its cffi bindings; metrics.py documents the
  * semantics (scikit-image's structural_similarity with a 7x7 uniform window) and picks the band
  * height and the thread count. Plain C11, no Python API, no allocation that outlives a call.
  *
@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "engine_native.h"
 #include "parallel.h"
 
 #define WIN 7
