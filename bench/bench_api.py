@@ -31,14 +31,16 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-CORPUS = Path(os.environ.get("IMAGE_CORPUS", REPO.parent / "shared" / "images"))
-SOURCE = CORPUS / "large" / "dennis-buchner-WATeNJyEUkA-unsplash.jpg"
+from corpus import require  # noqa: E402  (bench/ is this script's folder)
+
+SOURCE_NAME = "large/dennis-buchner-WATeNJyEUkA-unsplash.jpg"
 
 
 def one_megapixel_png() -> tuple[bytes, tuple[int, int]]:
     from PIL import Image
 
-    with Image.open(SOURCE) as image:
+    [source] = require(SOURCE_NAME)
+    with Image.open(source) as image:
         image = image.convert("RGB")
         scale = (1_000_000 / (image.width * image.height)) ** 0.5
         size = (round(image.width * scale), round(image.height * scale))
@@ -136,7 +138,7 @@ def main() -> None:
     args = parser.parse_args()
 
     data, size = one_megapixel_png()
-    print(f"photo: {SOURCE.name} -> {size[0]}x{size[1]} ({size[0] * size[1] / 1e6:.2f} MP), PNG {len(data):,} bytes; K=16; repeat={args.repeat}")
+    print(f"photo: {Path(SOURCE_NAME).name} -> {size[0]}x{size[1]} ({size[0] * size[1] / 1e6:.2f} MP), PNG {len(data):,} bytes; K=16; repeat={args.repeat}")
     payloads = variants(data, args.repeat + 1)
     if args.url:
         post, where = live_client(args.url, args.token), f"live server {args.url} (requests)"

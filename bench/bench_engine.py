@@ -45,10 +45,9 @@ from PIL import Image
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-CORPUS = REPO.parent / "shared" / "images"
-
+from corpus import require  # noqa: E402  (bench/ is this script's folder)
 from compression.engine.kmeans import quantize  # noqa: E402
-from compression.engine.quantize import remap  # noqa: E402
+from compression.engine.remap import remap  # noqa: E402
 
 KODAK_DEFAULT = ("kodim03", "kodim05", "kodim08", "kodim15", "kodim20", "kodim23")
 SIZES = ("kodak", "1024", "2048", "4096", "full")
@@ -64,12 +63,13 @@ def load_images(sizes, n_kodak):
     """{size: [(name, pixels)]}, the large photos resized once per size with Lanczos."""
     out = {size: [] for size in sizes}
     if "kodak" in sizes:
-        for name in KODAK_DEFAULT[:n_kodak]:
-            with Image.open(CORPUS / "photos" / f"{name}.png") as im:
+        for path in require(*(f"photos/{name}.png" for name in KODAK_DEFAULT[:n_kodak])):
+            name = path.stem
+            with Image.open(path) as im:
                 out["kodak"].append((name, np.asarray(im.convert("RGB"))))
     large = [s for s in sizes if s != "kodak"]
     if large:
-        for path in sorted((CORPUS / "large").glob("*.jpg")):
+        for path in require("large/*.jpg"):
             with Image.open(path) as im:
                 im = im.convert("RGB")
                 for size in large:
@@ -272,7 +272,7 @@ def run_snippet(template, **kw):
 
 
 def memory_section(k):
-    photo = CORPUS / "large" / "rachel-hisko-rEM3cK8F1pk-unsplash.jpg"
+    [photo] = require("large/rachel-hisko-rEM3cK8F1pk-unsplash.jpg")
     lines = [f"## Memory and pipeline (24 MP photo `{photo.name}`, K={k})", ""]
     values, error = run_snippet(MEMORY_QUANTIZE, path=str(photo), k=k)
     if values:

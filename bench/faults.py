@@ -41,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import load  # noqa: E402  (the Platform class: scratch database, gunicorn, workers)
 
 LARGE_12MP = load.CORPUS / "large" / "seondol-son-skcD9ONunJw-unsplash.jpg"
+load.require(str(LARGE_12MP.relative_to(load.CORPUS)))
 CLUSTER = ("15", "main")
 
 

@@ -44,8 +44,9 @@ from collections import defaultdict
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from corpus import CORPUS, require  # noqa: E402  (bench/ is this script's folder)
+
 REPO = Path(__file__).resolve().parent.parent
-CORPUS = Path(os.environ.get("IMAGE_CORPUS", REPO.parent / "shared" / "images"))
 PHOTOS = sorted((CORPUS / "photos").glob("kodim*.png"))
 LARGE = CORPUS / "large" / "rachel-hisko-rEM3cK8F1pk-unsplash.jpg"
 PASSWORD = "load-test-Passw0rd-" + uuid.uuid4().hex[:8]
@@ -442,9 +443,7 @@ def main() -> int:
     parser.add_argument("--throttle", default="", help="override API_THROTTLE_USER/COMPRESS (e.g. 10000/minute)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, database)")
     args = parser.parse_args()
-    if len(PHOTOS) < 2 or not LARGE.exists():
-        print(f"image corpus not found under {CORPUS}")
-        return 2
+    require("photos/kodim01.png", "photos/kodim02.png", "large/rachel-hisko-rEM3cK8F1pk-unsplash.jpg")
 
     started = time.monotonic()
     deadline = started + args.duration_limit

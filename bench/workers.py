@@ -25,9 +25,9 @@ import uuid
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from corpus import require  # noqa: E402  (bench/ is this script's folder)
+
 REPO = Path(__file__).resolve().parent.parent
-CORPUS = Path(os.environ.get("IMAGE_CORPUS", REPO.parent / "shared" / "images"))
-PHOTOS = sorted((CORPUS / "large").glob("*.jpg"))
 CROP = (1155, 866)  # 1.0 MP
 
 
@@ -75,12 +75,13 @@ def main() -> int:
 def photos_1mp(count: int) -> list[bytes]:
     from PIL import Image
 
+    photos = require("large/*.jpg")
     images = []
     for i in range(count):
-        with Image.open(PHOTOS[i % len(PHOTOS)]) as photo:
+        with Image.open(photos[i % len(photos)]) as photo:
             photo = photo.convert("RGB")
             w, h = photo.size
-            step = i // len(PHOTOS)
+            step = i // len(photos)
             x = (step * 397) % (w - CROP[0])
             y = (step * 263) % (h - CROP[1])
             buffer = io.BytesIO()
