@@ -246,15 +246,16 @@ PIPELINE_RATIO = r"""
 import sys, time
 sys.path.insert(0, {repo!r})
 from compression.engine import CompressOptions, compress
-from compression.engine import codec
+from compression.engine.decode import decode, normalize
+from compression.engine.encode import encode
 data = open({path!r}, "rb").read()
 compress(data, CompressOptions(n_colors={k}))  # warm-up (imports, caches)
 start = time.perf_counter(); result = compress(data, CompressOptions(n_colors={k})); total = time.perf_counter() - start
-start = time.perf_counter(); pixels = codec.normalize(codec.decode(data, max_pixels=100_000_000)); decode = time.perf_counter() - start
+start = time.perf_counter(); pixels = normalize(decode(data, max_pixels=100_000_000)); decode = time.perf_counter() - start
 import numpy as np
 from compression.engine.kmeans import quantize
 q = quantize(pixels, {k})
-start = time.perf_counter(); codec.encode(q.indices, q.palette); encode = time.perf_counter() - start
+start = time.perf_counter(); encode(q.indices, q.palette); encode = time.perf_counter() - start
 print(total, decode, encode)
 """
 

@@ -143,7 +143,7 @@ class CompressionJob(models.Model):
     thumbnail_bytes = models.PositiveBigIntegerField(null=True, blank=True)  # counts towards the storage quota
     result_width = models.PositiveIntegerField(null=True, blank=True)
     result_height = models.PositiveIntegerField(null=True, blank=True)
-    # A small WebP of the result (at most THUMBNAIL_SIDE px a side) for lists; empty for jobs
+    # A small WebP of the result (engine.thumbnail: at most 256 px a side) for lists; empty for jobs
     # that finished before thumbnails existed (pages fall back to the result).
     thumbnail = models.FileField(upload_to=thumbnail_file_name, max_length=255, blank=True)
 
@@ -184,15 +184,12 @@ class CompressionJob(models.Model):
 
     def to_compress_options(self):
         """The engine's CompressOptions for this job (the pixel limit comes from settings)."""
-        from compression.engine import CompressOptions, CropBox
+        from compression.engine import CompressOptions, CropBox, parse_hex_colour
 
         crop = None
         if self.crop_width is not None and self.crop_height is not None:
             crop = CropBox(x=self.crop_x or 0, y=self.crop_y or 0, width=self.crop_width, height=self.crop_height)
-        background = None
-        if self.background:
-            value = self.background.lstrip("#")
-            background = (int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16))
+        background = parse_hex_colour(self.background) if self.background else None
         return CompressOptions(
             n_colors=self.n_colors,
             color_space=self.color_space,

@@ -46,9 +46,6 @@ STORAGE_WRITE_ERROR_MESSAGE = (
 PROGRESS_WRITE_SECONDS = 0.5
 # The database went away (restart, failover, network): nothing can be recorded until it is back.
 DATABASE_ERRORS = (OperationalError, InterfaceError)
-# Job thumbnails for lists: the result shrunk to fit THUMBNAIL_SIDE² px, as lossy WebP (alpha kept).
-THUMBNAIL_SIDE = 256
-THUMBNAIL_QUALITY = 85
 
 
 
@@ -179,33 +176,22 @@ def _display_name(name: str) -> str:
 
 
 def _inspect_image(data: bytes) -> tuple[str, int, int]:
-    """(format, width, height) of an image, through the engine's decoder.
+    """(format, displayed width, height) of an upload, through the engine's decoder.
 
     The decoder checks the pixel count from the header before decoding any pixel, then decodes
     the first frame, so truncated or corrupt files are refused at upload time, not in the worker.
     """
-    from compression.engine import EngineError, ImageTooLarge, UnsupportedFormat
-    from compression.engine.codec import decode
+    from compression.engine import EngineError, ImageTooLarge, UnsupportedFormat, probe
 
     try:
-        decoded = decode(data, max_pixels=settings.MAX_IMAGE_PIXELS)
+        info = probe(data, max_pixels=settings.MAX_IMAGE_PIXELS)
     except ImageTooLarge as exc:
         raise InvalidUpload(str(exc), kind="image_too_large") from exc
     except UnsupportedFormat as exc:
         raise InvalidUpload(str(exc), kind="unsupported_format") from exc
     except EngineError as exc:
         raise InvalidUpload(str(exc), kind="invalid_image") from exc
-    fmt = decoded.format.lower()
-    width, height = decoded.width, decoded.height
-    try:
-        orientation = decoded.image.getexif().get(0x0112)  # EXIF Orientation
-    except Exception:
-        orientation = None
-    if orientation in (5, 6, 7, 8):
-        # Rotated a quarter turn when displayed: store the size people see (and crop boxes use).
-        width, height = height, width
-    decoded.image.close()
-    return fmt, width, height
+    return info.format, info.width, info.height
 
 
 # --------------------------------------------------------------------------------------------
@@ -289,8 +275,7 @@ def jobs_delete(*, jobs) -> int:
 
 @transaction.atomic
 def _job_create(*, owner, upload: Upload, options: dict, enqueue: bool, rerun_of=None) -> CompressionJob:
-    from compression.engine import ENGINE_VERSION, InvalidOptions
-    from compression.engine.pipeline import validate_options
+    from compression.engine import ENGINE_VERSION, InvalidOptions, validate_options
 
     if upload.owner_id != owner.pk:
         raise Http404("No upload matches the given query.")
@@ -506,30 +491,13 @@ def _execute(job: CompressionJob) -> None:
 
 def _thumbnail_bytes_or_none(job: CompressionJob, data: bytes) -> bytes | None:
     """The job's thumbnail, or None if it cannot be made (the job still succeeds; pages fall back)."""
+    from compression.engine import thumbnail
+
     try:
-        return _thumbnail_bytes(data)
+        return thumbnail(data)
     except Exception:
         logger.exception("job %s: could not make the thumbnail", job.id)
         return None
-
-
-def _thumbnail_bytes(data: bytes) -> bytes:
-    """A WebP of an encoded result, shrunk to fit THUMBNAIL_SIDE x THUMBNAIL_SIDE (never enlarged).
-
-    Made from the quantized result, so it shows what the user gets. Lossy at quality 85: a few KB
-    where a lossless WebP of the Lanczos-smoothed (no longer palette) pixels would be tens of KB.
-    """
-    from PIL import Image
-
-    with Image.open(io.BytesIO(data)) as image:
-        has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info or (
-            image.mode == "P" and image.palette is not None and image.palette.mode == "RGBA"
-        )
-        picture = image.convert("RGBA" if has_alpha else "RGB")
-    picture.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE), Image.Resampling.LANCZOS)
-    buffer = io.BytesIO()
-    picture.save(buffer, "WEBP", quality=THUMBNAIL_QUALITY, method=4)
-    return buffer.getvalue()
 
 
 def _finish(job: CompressionJob, *, status: str, error_message: str = "") -> None:
@@ -810,16 +778,11 @@ def _delete_prefix(prefix: str) -> None:
 
 
 def _normalise_colour(value) -> str:
-    from compression.engine import InvalidOptions
+    from compression.engine import parse_hex_colour
 
-    if isinstance(value, (tuple, list)) and len(value) == 3 and all(isinstance(v, int) and 0 <= v <= 255 for v in value):
-        return "#{:02x}{:02x}{:02x}".format(*value)
-    text = str(value).strip().lower()
-    if not text.startswith("#"):
-        text = "#" + text
-    if len(text) != 7 or any(ch not in "0123456789abcdef" for ch in text[1:]):
-        raise InvalidOptions(f"background={value!r} must be a colour like #ffffff.")
-    return text
+    if not isinstance(value, (tuple, list)):
+        value = parse_hex_colour(str(value))
+    return "#" + bytes(value).hex()
 
 
 def _validation_text(exc: ValidationError) -> str:

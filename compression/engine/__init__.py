@@ -6,39 +6,57 @@ Functions
     quantize(pixels, n_colors, ...) -> Quantization     K-Means++ palette and indices of an image
     elbow(pixels, ks, ...) -> list[ElbowPoint]          inertia against K (the "elbow" chart)
     compress(source, options, ...) -> CompressResult    decode, resize, quantize, encode, measure
+    probe(source, max_pixels=...) -> ImageInfo          format and displayed size, pixels checked
+    thumbnail(data, ...) -> bytes                       a small WebP of an encoded image
+    validate_options(options, ...) -> None              every bound and the geometry, InvalidOptions
+    plan_geometry(width, height, ...) -> GeometryPlan   crop/scale/resize from the sizes alone
+    parse_hex_colour(text) -> (r, g, b)                 "#rrggbb" as the options take it
 Classes
     Quantization, CompressOptions, CompressResult, CompressStats, CropBox, PaletteEntry,
-    SearchAttempt
+    SearchAttempt, GeometryPlan, ImageInfo, Bound
 Errors (all subclasses of EngineError)
     EngineError, InvalidImage, UnsupportedFormat, ImageTooLarge, InvalidOptions
 Constants
-    ENGINE_VERSION (str); COMPRESSION_PRESETS, DIMENSION_PRESETS, RESIZE_MODES (tuples of presets)
+    ENGINE_VERSION (str); BOUNDS (dict of Bound by option name); MAX_DIMENSION (int);
+    COMPRESSION_PRESETS, DIMENSION_PRESETS, RESIZE_MODES (tuples of presets)
 """
 
+from .decode import ImageInfo, probe
+from .dimensions import CropBox, GeometryPlan, plan_geometry
+from .encode import thumbnail
 from .errors import EngineError, ImageTooLarge, InvalidImage, InvalidOptions, UnsupportedFormat
 from .kmeans import Quantization, elbow, quantize
 from .options import (
+    BOUNDS,
     ENGINE_VERSION,
+    MAX_DIMENSION,
+    Bound,
     CompressOptions,
     CompressResult,
     CompressStats,
-    CropBox,
     PaletteEntry,
     SearchAttempt,
+    parse_hex_colour,
+    validate_options,
 )
 from .pipeline import compress
 from .presets import COMPRESSION_PRESETS, DIMENSION_PRESETS, RESIZE_MODES
 
 __all__ = [
+    "BOUNDS",
     "COMPRESSION_PRESETS",
     "DIMENSION_PRESETS",
     "ENGINE_VERSION",
+    "MAX_DIMENSION",
     "RESIZE_MODES",
+    "Bound",
     "CompressOptions",
     "CompressResult",
     "CompressStats",
     "CropBox",
     "EngineError",
+    "GeometryPlan",
+    "ImageInfo",
     "ImageTooLarge",
     "InvalidImage",
     "InvalidOptions",
@@ -48,5 +66,10 @@ __all__ = [
     "UnsupportedFormat",
     "compress",
     "elbow",
+    "parse_hex_colour",
+    "plan_geometry",
+    "probe",
     "quantize",
+    "thumbnail",
+    "validate_options",
 ]

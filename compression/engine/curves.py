@@ -37,11 +37,12 @@ from typing import BinaryIO, NamedTuple
 import numpy as np
 from PIL import Image
 
-from . import codec
-from .dimensions import RESAMPLE, apply_options_geometry
+from .decode import FULLY_OPAQUE, decode, normalize_image, read_source, to_array
+from .dimensions import RESAMPLE, apply_plan
+from .encode import encode
 from .errors import InvalidOptions
 from .kmeans import build_histogram, quantize_histogram
-from .options import CompressOptions
+from .options import CompressOptions, check_geometry, validate_options
 from .presets import MAX_COLORS, MIN_COLORS
 from .remap import remap
 
@@ -156,7 +157,7 @@ def size_curve(
     InvalidOptions
         Bad K values, preview size or geometry (e.g. a crop box outside the image).
     InvalidImage, UnsupportedFormat, ImageTooLarge
-        As `codec.decode`.
+        As `decode`.
     """
     try:
         ks_list = [] if isinstance(ks, (str, bytes)) else list(ks)
@@ -175,24 +176,25 @@ def size_curve(
         raise InvalidOptions(f"max_preview_pixels={max_preview_pixels!r} must be an integer >= {MIN_PREVIEW_PIXELS}")
     if not isinstance(options, CompressOptions):
         raise InvalidOptions(f"options must be CompressOptions, got {type(options).__name__}")
-    return _size_curve(codec.read_source(source), [int(k) for k in ks_list], options, max_preview_pixels)
+    validate_options(options)
+    return _size_curve(read_source(source), [int(k) for k in ks_list], options, max_preview_pixels)
 
 
 def _size_curve(data: bytes, ks: list[int], o: CompressOptions, max_pixels: int) -> SizeCurve:
     """`size_curve` on validated arguments."""
-    decoded = codec.decode(data, max_pixels=o.max_pixels)
-    image = codec.normalize_image(decoded)
+    decoded = decode(data, max_pixels=o.max_pixels)
+    image = normalize_image(decoded)
     del decoded, data
-    image, _ = apply_options_geometry(image, o)
-    if image.mode == "RGBA" and image.getextrema()[3][0] == codec.FULLY_OPAQUE:
+    image = apply_plan(image, check_geometry(o, *image.size), o.background)
+    if image.mode == "RGBA" and image.getextrema()[3][0] == FULLY_OPAQUE:
         image = image.convert("RGB")  # as `compress` does: no alpha channel when nothing is transparent
     width, height = image.size
     exact = width * height <= max_pixels
     if exact:
-        preview = sample = codec.to_array(image)
+        preview = sample = to_array(image)
         n_tiles = 0
     else:
-        preview = codec.to_array(_shrink(image, max_pixels))
+        preview = to_array(_shrink(image, max_pixels))
         sample, n_tiles = _tile_sample(image, max_pixels)
     del image
     ratio = (width * height) / (sample.shape[0] * sample.shape[1])
@@ -255,7 +257,7 @@ def _tile_sample(image: Image.Image, max_pixels: int) -> tuple[np.ndarray, int]:
         tiles = []
         for col in range(cols):
             left = min(width - tile_w, max(0, round((col + 0.5) * width / cols - tile_w / 2)))
-            tiles.append(codec.to_array(image.crop((left, top, left + tile_w, top + tile_h))))
+            tiles.append(to_array(image.crop((left, top, left + tile_w, top + tile_h))))
         lines.append(np.concatenate(tiles, axis=1))
     return np.ascontiguousarray(np.concatenate(lines, axis=0)), rows * cols
 
@@ -274,4 +276,4 @@ def _mean_squared_error(pixels: np.ndarray, indices: np.ndarray, palette: np.nda
 
 
 def _encode(indices: np.ndarray, palette: np.ndarray, o: CompressOptions) -> bytes:
-    return codec.encode(indices, palette, output_format=o.output_format, png_optimize_level=o.png_optimize_level)
+    return encode(indices, palette, output_format=o.output_format, png_optimize_level=o.png_optimize_level)

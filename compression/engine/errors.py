@@ -18,4 +18,12 @@ class ImageTooLarge(EngineError):
 
 
 class InvalidOptions(EngineError, ValueError):
-    """An option is out of range or does not fit this image; the message names the value."""
+    """An option is out of range or does not fit this image.
+
+    `field` names the option (e.g. "n_colors", "crop"), so forms and the API can attach the
+    message to it; None when no single option is at fault.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None):
+        super().__init__(message)
+        self.field = field

@@ -1,6 +1,6 @@
 """`compress`: decode → normalise → geometry → quantize → remap → encode → metrics.
 
-Options are validated once here (`validate_options`); the private steps below assume clean input.
+Options are validated once, by `options.validate_options`; the private steps below assume clean input.
 Memory: the pipeline keeps one uint8 copy of the pixels (H×W×3|4) plus the uint8 indices; the
 decoded Pillow image is released once it has become an array, the PNG encoder reads the indices in
 place, and the metrics build the quantized image tile by tile.
@@ -25,12 +25,14 @@ from typing import BinaryIO
 import numpy as np
 from PIL import Image
 
-from . import codec, metrics, target_size
-from .dimensions import apply_options_geometry, check_crop_box
-from .errors import InvalidOptions
+from . import metrics, target_size
+from .decode import FULLY_OPAQUE, decode, normalize_image, output_exif, read_source, to_array
+from .dimensions import apply_plan
+from .encode import GIF_ALPHA_THRESHOLD, MIME_TYPES, encode, png_bit_depth
 from .kmeans import build_histogram, quantize, quantize_histogram
-from .options import CompressOptions, CompressResult, CompressStats, PaletteEntry, SearchAttempt
-from .presets import COLOR_SPACES, MAX_COLORS, MIN_COLORS, OUTPUT_FORMATS, RESIZE_MODE_KEYS
+from .options import (
+    CompressOptions, CompressResult, CompressStats, PaletteEntry, SearchAttempt, check_geometry, validate_options,
+)
 from .remap import remap
 
 ProgressCallback = Callable[[str, int], None]
@@ -48,121 +50,6 @@ STAGE_PERCENT = dict(STAGES)
 
 SEARCH_PROGRESS_ATTEMPTS = 12  # attempts a search is assumed to take, for progress percentages
 COUNT_BLOCK_PIXELS = 1 << 20  # pixels per block when counting palette indices
-MAX_DIMENSION = 20_000  # largest width or height accepted in options
-MAX_SCALE_PERCENT = 1000.0
-MAX_ITERATIONS = 10_000
-MAX_PSNR = 100.0  # dB; quantized output never reaches this, identical images are inf
-PNG_OPTIMIZE_LEVELS = range(0, 7)  # oxipng 0-6
-
-
-def _fail(message: str) -> None:
-    raise InvalidOptions(message)
-
-
-def _is_int(value) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-
-
-def _is_number(value) -> bool:
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-
-
-def validate_options(
-    options: CompressOptions,
-    *,
-    image_width: int | None = None,
-    image_height: int | None = None,
-) -> None:
-    """Check every option, raising InvalidOptions with the offending values.
-
-    Parameters
-    ----------
-    options : CompressOptions
-    image_width, image_height : int or None
-        The (orientation-corrected) size of the input when known: then the crop box must lie
-        inside it and the planned output must respect `options.max_pixels`.
-    """
-    o = options
-    if not _is_int(o.n_colors) or not MIN_COLORS <= o.n_colors <= MAX_COLORS:
-        _fail(f"n_colors={o.n_colors!r} must be an integer between {MIN_COLORS} and {MAX_COLORS}")
-    if o.color_space not in COLOR_SPACES:
-        _fail(f"color_space={o.color_space!r} must be one of {', '.join(COLOR_SPACES)}")
-    if not _is_int(o.max_iter) or not 1 <= o.max_iter <= MAX_ITERATIONS:
-        _fail(f"max_iter={o.max_iter!r} must be an integer between 1 and {MAX_ITERATIONS}")
-    if not _is_number(o.tol) or not 0 <= o.tol < 1 or math.isnan(o.tol):
-        _fail(f"tol={o.tol!r} must be a number >= 0 and < 1")
-    if not _is_int(o.seed):
-        _fail(f"seed={o.seed!r} must be an integer")
-    if not _is_number(o.dither) or not 0 <= o.dither <= 1:
-        _fail(f"dither={o.dither!r} must be between 0 and 1")
-    if o.crop_box is not None:
-        box = o.crop_box
-        values = (box.x, box.y, box.width, box.height)
-        if not all(_is_int(v) for v in values) or box.x < 0 or box.y < 0 or box.width < 1 or box.height < 1:
-            _fail(
-                f"crop box (x={box.x}, y={box.y}, width={box.width}, height={box.height}) must have "
-                "integer x, y >= 0 and width, height >= 1"
-            )
-    if o.scale_percent is not None and (
-        not _is_number(o.scale_percent) or not 0 < o.scale_percent <= MAX_SCALE_PERCENT
-    ):
-        _fail(f"scale_percent={o.scale_percent!r} must be above 0 and at most {MAX_SCALE_PERCENT:g}")
-    for name in ("width", "height"):
-        value = getattr(o, name)
-        if value is not None and (not _is_int(value) or not 1 <= value <= MAX_DIMENSION):
-            _fail(f"{name}={value!r} must be an integer between 1 and {MAX_DIMENSION}")
-    if o.resize_mode is not None:
-        if o.resize_mode not in RESIZE_MODE_KEYS:
-            _fail(f"resize_mode={o.resize_mode!r} must be one of {', '.join(RESIZE_MODE_KEYS)}")
-        if o.width is None or o.height is None:
-            _fail(f"resize_mode={o.resize_mode!r} needs both width and height (got width={o.width}, height={o.height})")
-    if o.background is not None and (
-        len(o.background) != 3 or not all(_is_int(c) and 0 <= c <= 255 for c in o.background)
-    ):
-        _fail(f"background={o.background!r} must be three integers 0-255 (r, g, b)")
-    targets = [
-        name for name in ("target_size_bytes", "target_psnr", "target_ssim") if getattr(o, name) is not None
-    ]
-    if len(targets) > 1:
-        _fail(f"only one target can be set at a time, got {', '.join(targets)}")
-    if o.target_size_bytes is not None and (
-        not _is_int(o.target_size_bytes) or o.target_size_bytes < target_size.MIN_TARGET_SIZE_BYTES
-    ):
-        _fail(f"target_size_bytes={o.target_size_bytes!r} must be an integer of at least {target_size.MIN_TARGET_SIZE_BYTES}")
-    if o.target_psnr is not None and (not _is_number(o.target_psnr) or not 0 < o.target_psnr <= MAX_PSNR):
-        _fail(f"target_psnr={o.target_psnr!r} must be above 0 and at most {MAX_PSNR:g} dB")
-    if o.target_ssim is not None and (not _is_number(o.target_ssim) or not 0 < o.target_ssim <= 1):
-        _fail(f"target_ssim={o.target_ssim!r} must be above 0 and at most 1")
-    if o.output_format not in OUTPUT_FORMATS:
-        _fail(f"output_format={o.output_format!r} must be one of {', '.join(OUTPUT_FORMATS)}")
-    if o.png_optimize_level is not None:
-        if not _is_int(o.png_optimize_level) or o.png_optimize_level not in PNG_OPTIMIZE_LEVELS:
-            _fail(f"png_optimize_level={o.png_optimize_level!r} must be an integer between 0 and 6")
-        if o.output_format != "png":
-            _fail(f"png_optimize_level applies only to PNG output, not output_format={o.output_format!r}")
-    if not _is_int(o.max_pixels) or o.max_pixels < 1:
-        _fail(f"max_pixels={o.max_pixels!r} must be a positive integer")
-
-    if image_width is not None and image_height is not None:
-        _validate_against_image(o, image_width, image_height)
-
-
-def _validate_against_image(o: CompressOptions, width: int, height: int) -> None:
-    if width * height > o.max_pixels:
-        _fail(f"the image is {width}x{height} = {width * height:,} pixels; the limit is {o.max_pixels:,}")
-    if o.crop_box is not None:
-        check_crop_box(o.crop_box, width, height)
-        width, height = o.crop_box.width, o.crop_box.height
-    if o.scale_percent is not None and (o.scale_percent <= 100 or o.allow_upscale):
-        width = max(1, round(width * o.scale_percent / 100))
-        height = max(1, round(height * o.scale_percent / 100))
-    if o.allow_upscale and o.width and o.height:
-        width, height = max(width, o.width), max(height, o.height)
-    elif o.allow_upscale and (o.width or o.height):
-        factor = o.width / width if o.width else o.height / height
-        width, height = round(width * factor), round(height * factor)
-    if width * height > o.max_pixels:
-        _fail(f"the output would be about {width}x{height} = {width * height:,} pixels; the limit is {o.max_pixels:,}")
 
 
 # --------------------------------------------------------------------------- one attempt
@@ -229,7 +116,7 @@ class _Runner:
     def encode(self, attempt: _Attempt) -> _Attempt:
         o = self.options
         attempt.data = self._timed(
-            "encode", codec.encode, attempt.indices, attempt.palette,
+            "encode", encode, attempt.indices, attempt.palette,
             output_format=o.output_format, png_optimize_level=o.png_optimize_level,
             strip_metadata=o.strip_metadata, exif=self.exif,
         )
@@ -269,7 +156,7 @@ def _effective_palette(palette: np.ndarray, output_format: str) -> np.ndarray:
     if output_format != "gif" or palette.shape[1] != 4:
         return palette
     shown = palette.copy()
-    transparent = shown[:, 3] < codec.GIF_ALPHA_THRESHOLD
+    transparent = shown[:, 3] < GIF_ALPHA_THRESHOLD
     shown[:, 3] = np.where(transparent, 0, 255)
     return shown
 
@@ -277,7 +164,7 @@ def _effective_palette(palette: np.ndarray, output_format: str) -> np.ndarray:
 def _rescale(pixels: np.ndarray, percent: float) -> np.ndarray:
     height, width = pixels.shape[:2]
     size = (max(1, round(width * percent / 100)), max(1, round(height * percent / 100)))
-    return codec.to_array(Image.fromarray(pixels).resize(size, Image.Resampling.LANCZOS))
+    return to_array(Image.fromarray(pixels).resize(size, Image.Resampling.LANCZOS))
 
 
 def _search_attempt_record(attempt: _Attempt) -> SearchAttempt:
@@ -385,7 +272,7 @@ def compress(
     source : bytes or binary file object
         The encoded input image (format detected from the bytes).
     options : CompressOptions
-        Validated here with `validate_options`.
+        Validated here with `options.validate_options`.
     progress : callable or None
         `progress(stage, percent)` after each stage finishes, stages in order "decode",
         "geometry", "quantize", "remap", "encode", "metrics" with percent 15, 25, 60, 70, 90, 100.
@@ -411,14 +298,14 @@ def compress(
             progress(stage, STAGE_PERCENT[stage])
 
     # decode + normalise
-    data = codec.read_source(source)
+    data = read_source(source)
     input_bytes = len(data)
-    decoded = codec.decode(data, max_pixels=o.max_pixels)
+    decoded = decode(data, max_pixels=o.max_pixels)
     del data
-    image = codec.normalize_image(decoded)
+    image = normalize_image(decoded)
     warnings, normalise_operations = decoded.warnings, decoded.operations
     input_format, input_mode, input_frames = decoded.format, decoded.mode, decoded.n_frames
-    exif = None if o.strip_metadata else codec.output_exif(decoded)
+    exif = None if o.strip_metadata else output_exif(decoded)
     del decoded
     original_width, original_height = image.size
     timings["decode"] = (time.perf_counter() - started) * 1000
@@ -426,12 +313,12 @@ def compress(
 
     # geometry
     stage_start = time.perf_counter()
-    _validate_against_image(o, original_width, original_height)
-    image, geometry_operations = apply_options_geometry(image, o)
-    operations = normalise_operations + geometry_operations
-    if geometry_operations and image.mode == "RGBA" and image.getextrema()[3][0] == codec.FULLY_OPAQUE:
+    plan = check_geometry(o, original_width, original_height)
+    image = apply_plan(image, plan, o.background)
+    operations = normalise_operations + list(plan.operations)
+    if plan.steps and image.mode == "RGBA" and image.getextrema()[3][0] == FULLY_OPAQUE:
         image = image.convert("RGB")  # e.g. a crop that kept only opaque pixels
-    pixels = codec.to_array(image)
+    pixels = to_array(image)
     del image
     timings["geometry"] = (time.perf_counter() - stage_start) * 1000
     finish("geometry")
@@ -478,11 +365,11 @@ def compress(
             "to meet the target size"
         )
     return _result(o, chosen, search_log, target_met, timings, operations, warnings, input_bytes,
-                   input_format, input_mode, input_frames, original_width, original_height)
+                   input_format, input_mode, input_frames, original_width, original_height, plan.source_box)
 
 
 def _result(o, chosen, search_log, target_met, timings, operations, warnings, input_bytes,
-            input_format, input_mode, input_frames, original_width, original_height) -> CompressResult:
+            input_format, input_mode, input_frames, original_width, original_height, source_box) -> CompressResult:
     q = chosen.quantization
     palette = chosen.palette
     height, width = chosen.indices.shape
@@ -525,17 +412,18 @@ def _result(o, chosen, search_log, target_met, timings, operations, warnings, in
         has_alpha=has_alpha,
         color_space=o.color_space,
         dither=float(o.dither),
-        png_bit_depth=codec.png_bit_depth(len(palette))
+        png_bit_depth=png_bit_depth(len(palette))
         if o.output_format == "png" and o.png_optimize_level is None
         else None,
         scale_percent_applied=None
         if chosen.scale_percent == target_size.FULL_SCALE_PERCENT
         else chosen.scale_percent,
+        source_box=source_box,
     )
     return CompressResult(
         data=chosen.data,
         format=o.output_format,
-        mime_type=codec.MIME_TYPES[o.output_format],
+        mime_type=MIME_TYPES[o.output_format],
         width=width,
         height=height,
         stats=stats,

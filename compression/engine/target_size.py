@@ -22,7 +22,6 @@ MIN_SEARCH_COLORS = 2
 MIN_SCALE_PERCENT = 1.0
 FULL_SCALE_PERCENT = 100.0
 SCALE_SEARCH_STEPS = 7  # halvings of the scale interval: about 1% precision over 1-100%
-MIN_TARGET_SIZE_BYTES = 256  # below this no image file (headers included) can be made
 
 T = TypeVar("T")
 

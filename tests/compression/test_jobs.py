@@ -71,7 +71,7 @@ def test_options_are_stored_and_reproduce_the_engine_options(alice, alice_upload
 def test_invalid_options_are_refused_before_a_job_exists(alice, alice_upload, options, words):
     with pytest.raises(InvalidOptions) as exc:
         services.job_create(owner=alice, upload=alice_upload, options=options)
-    assert words.lower() in str(exc.value).lower()
+    assert words.lower() in f"{exc.value.field} {exc.value}".lower()
     assert not CompressionJob.objects.exists()
 
 

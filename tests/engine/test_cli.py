@@ -52,7 +52,7 @@ def test_sizes_parse():
 @pytest.mark.parametrize(
     "args, words",
     [
-        (["-k", "1"], "n_colors=1"),
+        (["-k", "1"], "K (the number of colours) must be a whole number from 2 to 256"),
         (["--crop", "40,0,20,10"], "crop box"),
         (["--optimize", "3", "--format", "gif"], "png_optimize_level"),
     ],

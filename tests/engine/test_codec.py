@@ -9,7 +9,9 @@ import pytest
 from PIL import Image, ImageCms
 
 from compression.engine import ImageTooLarge, InvalidImage, UnsupportedFormat
-from compression.engine.codec import decode, encode, normalize, png_bit_depth
+from compression.engine.decode import decode, normalize
+from compression.engine.encode import png_bit_depth
+from compression.engine.encode import encode
 from tests.helpers import (
     assert_image_similar,
     encode_as,
@@ -230,13 +232,13 @@ def test_png_packs_every_width_and_depth_exactly(k, width):
 def test_png_blocks_and_filters(monkeypatch):
     import zlib
 
-    from compression.engine import codec
+    from compression.engine import encode as encode_module
 
     rng = np.random.default_rng(11)
     palette = rng.integers(0, 256, (16, 3), dtype=np.uint8)
     indices = rng.integers(0, 16, (37, 21), dtype=np.uint8)
     whole = encode(indices, palette)
-    monkeypatch.setattr(codec, "PNG_BLOCK_PIXELS", 50)  # two rows per compressed block
+    monkeypatch.setattr(encode_module, "PNG_BLOCK_PIXELS", 50)  # two rows per compressed block
     blocked = encode(indices, palette)
     for data in (whole, blocked):
         assert np.array_equal(np.asarray(Image.open(io.BytesIO(data))), indices)

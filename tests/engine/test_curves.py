@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from compression.engine import CompressOptions, CropBox, InvalidOptions, compress
-from compression.engine import codec
+from compression.engine.encode import encode
 from compression.engine.curves import TILE_SIDE, size_curve
 from compression.engine.kmeans import quantize
 from tests.conftest import REPO_ROOT
@@ -38,7 +38,7 @@ def test_small_image_sizes_are_exact_direct_encodes(tiny):
     assert [p.n_colors for p in curve.points] == list(KS)
     for point in curve.points:
         q = quantize(tiny, point.n_colors, seed=0)
-        direct = codec.encode(q.indices, q.palette, output_format="png", png_optimize_level=None)
+        direct = encode(q.indices, q.palette, output_format="png", png_optimize_level=None)
         assert point.estimated_bytes == point.preview_bytes == len(direct)
         assert point.n_colors_used == len(q.palette)
         assert point.inertia == pytest.approx(q.inertia, rel=1e-4)

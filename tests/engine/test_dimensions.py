@@ -5,9 +5,15 @@ import pytest
 from PIL import Image
 
 from compression.engine import CropBox, InvalidOptions
-from compression.engine.dimensions import apply_geometry
+from compression.engine.dimensions import apply_plan, plan_geometry
 from compression.engine.presets import DIMENSION_PRESETS, RESIZE_MODE_KEYS, RESIZE_MODES
 from tests.helpers import gradient
+
+
+def apply_geometry(image, **options):
+    """Plan on the sizes, then apply: (image, operations), as compress does."""
+    plan = plan_geometry(*image.size, **options)
+    return apply_plan(image, plan, options.get("background")), list(plan.operations)
 
 
 @pytest.fixture
@@ -110,7 +116,7 @@ def test_crop_box_outside_the_image_is_invalid_options_with_the_values(landscape
 
 
 def test_resize_mode_needs_both_sides(landscape):
-    with pytest.raises(InvalidOptions, match="width and height"):
+    with pytest.raises(InvalidOptions, match="width and a height"):
         apply_geometry(landscape, resize_mode="fill", width=100)
 
 
@@ -123,3 +129,31 @@ def test_rgba_resize_keeps_alpha_without_dark_fringes():
     visible = edge[..., 3] > 0
     # Premultiplied resampling: visible edge pixels stay white instead of turning grey.
     assert (edge[visible][:, :3] >= 250).all()
+
+
+def test_plan_reports_the_source_box_the_output_shows():
+    plan = plan_geometry(600, 400, crop_box=CropBox(100, 50, 400, 300), resize_mode="fill", width=100, height=100)
+    # crop to 400x300; fill scales it to 133x100 and keeps the 100x100 at x=16: 301x300 of the crop
+    x, y, w, h = plan.source_box
+    assert plan.output_size == (100, 100)
+    assert (round(x), round(y), round(w), round(h)) == (148, 50, 301, 300)
+    assert plan_geometry(600, 400).source_box == (0.0, 0.0, 600.0, 400.0)
+
+
+def test_plan_counts_lanczos_intermediate_and_padding_in_peak_pixels():
+    # fill with upscale on a 1x5000 strip: the width is scaled 7000x before the crop
+    fill = plan_geometry(1, 5000, resize_mode="fill", width=7000, height=7000, allow_upscale=True)
+    assert fill.output_size == (7000, 7000)
+    assert fill.peak_pixels >= 7000 * 5000 * 7000
+    padded = plan_geometry(100, 100, resize_mode="fit", width=2500, height=20000, background=(0, 0, 0))
+    assert padded.output_size == (2500, 20000) and padded.peak_pixels == 2500 * 20000
+
+
+@pytest.mark.parametrize("mode", ["fit", "fill", "stretch", "crop"])
+@pytest.mark.parametrize("upscale", [False, True])
+@pytest.mark.parametrize("background", [None, (9, 9, 9)])
+def test_plan_matches_what_apply_does(landscape, mode, upscale, background):
+    plan = plan_geometry(600, 400, resize_mode=mode, width=900, height=300, allow_upscale=upscale, background=background)
+    image = apply_plan(landscape, plan, background)
+    assert image.size == plan.output_size
+    assert plan.peak_pixels >= image.size[0] * image.size[1]

@@ -15,7 +15,8 @@ from compression.engine import (
     compress,
 )
 from compression.engine import target_size
-from compression.engine.pipeline import STAGES, validate_options
+from compression.engine import BOUNDS, validate_options
+from compression.engine.pipeline import STAGES
 from tests.helpers import encode_png, gradient, png_ihdr, stripes
 
 
@@ -34,39 +35,43 @@ def decoded(result):
 
 
 @pytest.mark.parametrize(
-    "changes, words",
+    "changes, field, words",
     [
-        ({"n_colors": 1}, "n_colors=1"),
-        ({"n_colors": 257}, "n_colors=257"),
-        ({"n_colors": 16.5}, "n_colors=16.5"),
-        ({"color_space": "lab"}, "color_space='lab'"),
-        ({"dither": 1.5}, "dither=1.5"),
-        ({"dither": -0.1}, "dither=-0.1"),
-        ({"width": 0, "resize_mode": "fit", "height": 10}, "width=0"),
-        ({"height": 20001}, "height=20001"),
-        ({"scale_percent": 0}, "scale_percent=0"),
-        ({"scale_percent": 1001}, "scale_percent=1001"),
-        ({"crop_box": CropBox(-1, 0, 10, 10)}, "x=-1"),
-        ({"crop_box": CropBox(0, 0, 0, 10)}, "width=0"),
-        ({"target_size_bytes": 10}, "target_size_bytes=10"),
-        ({"target_psnr": 0}, "target_psnr=0"),
-        ({"target_psnr": 101}, "target_psnr=101"),
-        ({"target_ssim": 1.5}, "target_ssim=1.5"),
-        ({"target_psnr": 30, "target_ssim": 0.9}, "target_psnr, target_ssim"),
-        ({"target_size_bytes": 5000, "target_psnr": 30}, "target_size_bytes, target_psnr"),
-        ({"output_format": "jpeg"}, "output_format='jpeg'"),
-        ({"png_optimize_level": 7}, "png_optimize_level=7"),
-        ({"png_optimize_level": 2, "output_format": "gif"}, "output_format='gif'"),
-        ({"resize_mode": "zoom", "width": 10, "height": 10}, "resize_mode='zoom'"),
-        ({"resize_mode": "fill", "width": 10}, "needs both width and height"),
-        ({"background": (0, 0, 300)}, "background="),
-        ({"max_iter": 0}, "max_iter=0"),
+        ({"n_colors": 1}, "n_colors", "from 2 to 256"),
+        ({"n_colors": 257}, "n_colors", "must be"),
+        ({"n_colors": 16.5}, "n_colors", "whole number"),
+        ({"color_space": "lab"}, "color_space", "'lab'"),
+        ({"dither": 1.5}, "dither", "must be"),
+        ({"dither": -0.1}, "dither", "must be"),
+        ({"width": 0, "resize_mode": "fit", "height": 10}, "width", "must be"),
+        ({"height": 20001}, "height", "from 1 to 20000 pixels"),
+        ({"scale_percent": 0}, "scale_percent", "must be"),
+        ({"scale_percent": 1001}, "scale_percent", "must be"),
+        ({"scale_percent": 50, "width": 100}, "scale_percent", "not both"),
+        ({"crop_box": CropBox(-1, 0, 10, 10)}, "crop", "x=-1"),
+        ({"crop_box": CropBox(0, 0, 0, 10)}, "crop", "width=0"),
+        ({"target_size_bytes": 10}, "target_size_bytes", "must be"),
+        ({"target_psnr": 0}, "target_psnr", "must be"),
+        ({"target_psnr": 101}, "target_psnr", "must be"),
+        ({"target_ssim": 1.5}, "target_ssim", "must be"),
+        ({"target_psnr": 30, "target_ssim": 0.9}, "target_ssim", "target_psnr, target_ssim"),
+        ({"target_size_bytes": 5000, "target_psnr": 30}, "target_psnr", "target_size_bytes, target_psnr"),
+        ({"output_format": "jpeg"}, "output_format", "'jpeg'"),
+        ({"png_optimize_level": 7}, "png_optimize_level", "must be"),
+        ({"png_optimize_level": 2, "output_format": "gif"}, "png_optimize_level", "output_format='gif'"),
+        ({"resize_mode": "zoom", "width": 10, "height": 10}, "resize_mode", "'zoom'"),
+        ({"resize_mode": "fill", "width": 10}, "resize_mode", "needs both a width and a height"),
+        ({"background": (0, 0, 300)}, "background", "background="),
+        ({"max_iter": 0}, "max_iter", "must be"),
     ],
 )
-def test_invalid_options_name_the_value(changes, words):
+def test_invalid_options_name_the_field_and_the_value(changes, field, words):
     with pytest.raises(InvalidOptions) as excinfo:
         validate_options(CompressOptions(**changes))
+    assert excinfo.value.field == field
     assert words in str(excinfo.value)
+    if words == "must be":  # a plain range: the one message every face shows for this bound
+        assert str(excinfo.value) == BOUNDS[field].message
 
 
 def test_validate_options_against_known_dimensions():

@@ -8,16 +8,17 @@ import sys
 import compression.engine as engine
 from tests.conftest import REPO_ROOT
 
-FUNCTIONS = {"quantize", "elbow", "compress"}
+FUNCTIONS = {"quantize", "elbow", "compress", "probe", "thumbnail", "validate_options", "plan_geometry", "parse_hex_colour"}
 CLASSES = {
     "Quantization", "CompressOptions", "CompressResult", "CompressStats", "CropBox", "PaletteEntry", "SearchAttempt",
+    "GeometryPlan", "ImageInfo", "Bound",
 }
 ERRORS = {"EngineError", "InvalidImage", "UnsupportedFormat", "ImageTooLarge", "InvalidOptions"}
 PRESET_TUPLES = {"COMPRESSION_PRESETS", "DIMENSION_PRESETS", "RESIZE_MODES"}
 
 
 def test_all_lists_exactly_the_documented_names():
-    assert set(engine.__all__) == FUNCTIONS | CLASSES | ERRORS | PRESET_TUPLES | {"ENGINE_VERSION"}
+    assert set(engine.__all__) == FUNCTIONS | CLASSES | ERRORS | PRESET_TUPLES | {"ENGINE_VERSION", "BOUNDS", "MAX_DIMENSION"}
     for name in engine.__all__:
         assert name in engine.__doc__, f"{name} is public but not in the docstring"
 
@@ -32,7 +33,8 @@ def test_each_name_is_of_its_kind():
     for name in PRESET_TUPLES:
         value = getattr(engine, name)
         assert isinstance(value, tuple) and value and all(hasattr(item, "key") for item in value), name
-    assert isinstance(engine.ENGINE_VERSION, str)
+    assert isinstance(engine.ENGINE_VERSION, str) and isinstance(engine.MAX_DIMENSION, int)
+    assert engine.BOUNDS and all(isinstance(bound, engine.Bound) for bound in engine.BOUNDS.values())
 
 
 def test_no_submodule_shadows_a_public_name():
