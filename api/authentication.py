@@ -2,13 +2,13 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import BasicAuthentication, TokenAuthentication
 
-from compression import login_guard
+from accounts import login_guard
 
-from .tokens import token_authenticate
+from accounts.tokens import token_authenticate
 
 
 class ApiTokenAuthentication(TokenAuthentication):
-    """`Authorization: Token <key>` against the hashed, named tokens of api.models.ApiToken."""
+    """`Authorization: Token <key>` against the hashed, named tokens of accounts.models.ApiToken."""
 
     keyword = "Token"
 
@@ -22,7 +22,7 @@ class ApiTokenAuthentication(TokenAuthentication):
 
 
 def raise_if_locked(*, username, request) -> None:
-    """429 while compression.login_guard locks this username or client IP out."""
+    """429 while accounts.login_guard locks this username or client IP out."""
     remaining = login_guard.lockout_remaining(username=username, request=request)
     if remaining:
         raise exceptions.Throttled(wait=remaining, detail=login_guard.locked_message(remaining))

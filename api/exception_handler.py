@@ -1,12 +1,11 @@
 """The one place where engine, domain and request errors become HTTP answers.
 
-engine InvalidOptions -> 400, ImageTooLarge -> 413, UnsupportedFormat and InvalidImage (a file we
-cannot decode) -> 415;
-domain QuotaExceeded -> 429 (jobs per day) or 403 (storage full), UploadTooLarge -> 413,
-JobNotCancellable / JobNotFinished -> 409; Django ValidationError -> 400, RequestDataTooBig -> 413,
-other SuspiciousOperation (too many fields/files, bad multipart) -> 400;
-the database unreachable (OperationalError/InterfaceError, e.g. PostgreSQL restarting) -> 503 with
-Retry-After (the dashboard's equivalent is compression/middleware.py).
+Engine and domain errors take their status from the core's one table (compression.errors.
+http_status, which the dashboard uses too); an engine InvalidOptions that names its field is a
+400 on that field. Django ValidationError -> 400, RequestDataTooBig -> 413, other
+SuspiciousOperation (too many fields/files, bad multipart) -> 400; the database unreachable
+(OperationalError/InterfaceError, e.g. PostgreSQL restarting) -> 503 with Retry-After (the
+dashboard's equivalent is compression/middleware.py).
 Classic endpoints (views with `classic_errors = True`) answer {"success": false, "error": "..."}.
 """
 
@@ -18,8 +17,7 @@ from django.db import InterfaceError, OperationalError
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from compression import errors as domain_errors
-from compression.engine import errors as engine_errors
+from compression.errors import http_status
 from compression.middleware import DATABASE_UNAVAILABLE_MESSAGE, RETRY_AFTER_SECONDS
 
 from .exceptions import Conflict, PayloadTooLarge, QuotaExceededError, StorageQuotaExceeded, UnsupportedImage
@@ -40,45 +38,32 @@ def _message(exc: BaseException, default: str) -> str:
     return text or default
 
 
-def _engine_error_to_api(exc: BaseException) -> exceptions.APIException | None:
-    if isinstance(exc, engine_errors.ImageTooLarge):
-        return PayloadTooLarge(_message(exc, "The image has too many pixels."))
-    if isinstance(exc, engine_errors.UnsupportedFormat):
-        return UnsupportedImage(_message(exc, "This file is not an image format we can read."))
-    if isinstance(exc, engine_errors.InvalidOptions):
-        return exceptions.ValidationError({"detail": _message(exc, "Invalid options.")}, code="invalid_options")
-    if isinstance(exc, engine_errors.InvalidImage):
-        return UnsupportedImage(_message(exc, "The file is not a valid image."))
-    if isinstance(exc, engine_errors.EngineError):
-        return exceptions.ValidationError({"detail": _message(exc, "The image could not be processed.")})
-    return None
+# The API exception for each status of the core's table, with its default message.
+_API_ERRORS = {
+    404: (exceptions.NotFound, "Not found."),
+    403: (StorageQuotaExceeded, "Your storage is full."),
+    409: (Conflict, "The job is not in a state that allows this."),
+    413: (PayloadTooLarge, "The file is too large."),
+    415: (UnsupportedImage, "The file is not a valid image."),
+    429: (QuotaExceededError, "Quota exceeded."),
+}
 
 
-def _quota_to_api(exc: BaseException) -> exceptions.APIException:
-    message = _message(exc, "Quota exceeded.")
-    if getattr(exc, "kind", "") == "storage":
-        return StorageQuotaExceeded(message)
-    return QuotaExceededError(message)
+def _domain_error_to_api(exc: BaseException, status_code: int) -> exceptions.APIException:
+    if status_code == status.HTTP_400_BAD_REQUEST:
+        field = getattr(exc, "field", None) or "detail"
+        return exceptions.ValidationError({field: [_message(exc, "Invalid options.")]}, code="invalid_options")
+    api_error, default = _API_ERRORS[status_code]
+    return api_error(_message(exc, default))
 
 
 def to_api_exception(exc: BaseException) -> BaseException:
     """Translate a non-DRF exception into a DRF APIException (or return it unchanged)."""
     if isinstance(exc, exceptions.APIException):
         return exc
-    api_exc = _engine_error_to_api(exc)
-    if api_exc is not None:
-        return api_exc
-    # Domain errors, most specific first. InvalidUpload keeps the engine error as its cause.
-    if isinstance(exc, domain_errors.QuotaExceeded):
-        return _quota_to_api(exc)
-    if isinstance(exc, domain_errors.InvalidUpload):  # UploadTooLarge is a subclass
-        message = _message(exc, "The file is not a valid image.")
-        kind = getattr(exc, "kind", "invalid_image")
-        if kind in ("file_too_large", "image_too_large"):
-            return PayloadTooLarge(message)
-        return UnsupportedImage(message)
-    if isinstance(exc, (domain_errors.JobNotCancellable, domain_errors.JobNotFinished)):
-        return Conflict(_message(exc, "The job is not in a state that allows this."))
+    status_code = http_status(exc)
+    if status_code is not None:
+        return _domain_error_to_api(exc, status_code)
     if isinstance(exc, DjangoValidationError):
         if hasattr(exc, "error_dict"):
             return exceptions.ValidationError(exc.message_dict)

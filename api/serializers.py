@@ -136,21 +136,6 @@ def options_for_service(validated: dict) -> dict:
     return options
 
 
-def crop_errors_for_image(options: dict, *, width: int, height: int) -> dict:
-    """Field errors when a crop box reaches outside a width x height image (an empty dict if fine)."""
-    if options.get("crop_width") is None:
-        return {}
-    x, y = options["crop_x"], options["crop_y"]
-    right, bottom = x + options["crop_width"], y + options["crop_height"]
-    if right > width or bottom > height:
-        return {
-            "crop": [
-                f"The crop box reaches ({right}, {bottom}), outside the {width}x{height} image."
-            ]
-        }
-    return {}
-
-
 class JobCreateRequestSerializer(JobOptionsSerializer):
     upload_id = serializers.UUIDField(required=False, help_text="An upload of yours; or send `file` instead.")
     file = serializers.FileField(required=False, help_text="An image to upload and compress in one request.")

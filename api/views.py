@@ -29,15 +29,15 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts import tokens
 from compression import selectors, services
 from compression.downloads import content_type_for, download_filename, file_response, job_download_filename
-from compression.engine import ENGINE_VERSION
+from compression.engine import ENGINE_VERSION, InvalidOptions
 from compression.engine.presets import COMPRESSION_PRESETS, DIMENSION_PRESETS, RESIZE_MODES
 from compression.models import CompressionJob, JobStatus, Upload
 from compression.storage_names import THUMBNAIL_FORMAT
 
 from . import serializers as s
-from . import tokens
 from .authentication import raise_if_locked
 from .exceptions import Conflict, JobFailed
 from .filters import JobFilter, JobOrdering, UploadOrdering
@@ -94,12 +94,6 @@ def _wait_for(request, jobs: list[CompressionJob], seconds: int) -> list[Compres
         time.sleep(WAIT_POLL_SECONDS)
 
 
-def _ensure_crop_fits(options: dict, upload: Upload) -> None:
-    errors = s.crop_errors_for_image(options, width=upload.width, height=upload.height)
-    if errors:
-        raise serializers.ValidationError(errors)
-
-
 def _download_name(job: CompressionJob) -> str:
     return job_download_filename(job, with_id=True)
 
@@ -118,19 +112,6 @@ def _job_created_response(request, job: CompressionJob) -> Response:
     [job] = _wait_for(request, [job], _wait_seconds(request))
     data = s.JobDetailSerializer(job, context={"request": request}).data
     return Response(data, status=status.HTTP_201_CREATED, headers={"Location": data["links"]["self"]})
-
-
-def _upload_in_request(request, file) -> tuple[Upload, bool]:
-    """Store a file sent with the request; True when this request created the row (not a dedupe)."""
-    started = timezone.now()
-    upload = services.upload_create(owner=request.user, file=file, original_name=getattr(file, "name", None))
-    return upload, upload.created_at >= started
-
-
-def _drop_new_upload(upload: Upload, created: bool) -> None:
-    """A request that stored a file but then failed should not leave the file behind."""
-    if created and not upload.jobs.exists():
-        services.upload_delete(upload=upload)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -241,7 +222,10 @@ class UploadListApi(GenericAPIView):
         """Upload an image (multipart field `file`): 201; the same bytes again: 200 with that upload."""
         data = s.UploadCreateRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        upload, created = _upload_in_request(request, data.validated_data["file"])
+        file = data.validated_data["file"]
+        upload, created = services.upload_get_or_create(
+            owner=request.user, file=file, original_name=getattr(file, "name", None)
+        )
         out = s.UploadSerializer(upload, context={"request": request}).data
         code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
         return Response(out, status=code, headers={"Location": out["links"]["self"]})
@@ -311,16 +295,12 @@ class JobListApi(GenericAPIView):
         options = s.options_for_service({k: v for k, v in data.validated_data.items() if k not in ("upload_id", "file")})
         if data.validated_data.get("upload_id"):
             upload = _upload_get(request, data.validated_data["upload_id"])
-            _ensure_crop_fits(options, upload)
             job = services.job_create(owner=request.user, upload=upload, options=options)
         else:
-            upload, created = _upload_in_request(request, data.validated_data["file"])
-            try:
-                _ensure_crop_fits(options, upload)
-                job = services.job_create(owner=request.user, upload=upload, options=options)
-            except Exception:
-                _drop_new_upload(upload, created)
-                raise
+            file = data.validated_data["file"]
+            job, _created = services.job_create_from_file(
+                owner=request.user, file=file, original_name=getattr(file, "name", None), options=options
+            )
         return _job_created_response(request, job)
 
 
@@ -365,8 +345,6 @@ class JobRerunApi(GenericAPIView):
         data.is_valid(raise_exception=True)
         _wait_seconds(request)
         changes = s.options_for_service(data.validated_data)
-        merged = {**job.options_dict(), **changes}
-        _ensure_crop_fits(merged, job.upload)
         new_job = services.job_rerun(job=job, changes=changes)
         return _job_created_response(request, new_job)
 
@@ -430,10 +408,6 @@ class JobBatchApi(GenericAPIView):
         wait = _wait_seconds(request)
         uploads = [_upload_get(request, upload_id) for upload_id in data.validated_data["upload_ids"]]
         options = s.options_for_service({k: v for k, v in data.validated_data.items() if k != "upload_ids"})
-        for upload in uploads:
-            errors = s.crop_errors_for_image(options, width=upload.width, height=upload.height)
-            if errors:
-                raise serializers.ValidationError({"crop": [f"upload {upload.id}: {errors['crop'][0]}"]})
         jobs = _create_all(request, uploads, options)
         jobs = _wait_for(request, jobs, wait)
         return Response(s.JobSerializer(jobs, many=True, context={"request": request}).data, status=status.HTTP_201_CREATED)
@@ -444,7 +418,13 @@ def _create_all(request, uploads, options) -> list[CompressionJob]:
     from django.db import transaction
 
     with transaction.atomic():
-        return [services.job_create(owner=request.user, upload=upload, options=options) for upload in uploads]
+        jobs = []
+        for upload in uploads:
+            try:
+                jobs.append(services.job_create(owner=request.user, upload=upload, options=options))
+            except InvalidOptions as exc:  # e.g. a crop box outside this one of the images
+                raise InvalidOptions(f"upload {upload.id}: {exc}", field=exc.field) from exc
+        return jobs
 
 
 IDS_PARAMETER = OpenApiParameter(
@@ -565,7 +545,6 @@ class ClassicCompressApi(ClassicApiView):
         data.is_valid(raise_exception=True)
         upload = _upload_get(request, data.validated_data["image_id"])
         options = s.classic_options(data.validated_data)
-        _ensure_crop_fits(options, upload)
         job = services.job_compress_now(owner=request.user, upload=upload, options=options)
         return Response(_classic_response_for_job(request, job, advanced=self.advanced))
 
@@ -598,13 +577,10 @@ class ClassicCompressDirectApi(ClassicApiView):
         data.is_valid(raise_exception=True)
         options = s.classic_options(data.validated_data)
         started = time.perf_counter()
-        upload, created = _upload_in_request(request, data.validated_data["image"])
-        try:
-            _ensure_crop_fits(options, upload)
-            job = services.job_compress_now(owner=request.user, upload=upload, options=options)
-        except Exception:
-            _drop_new_upload(upload, created)
-            raise
+        image = data.validated_data["image"]
+        job, _created = services.job_create_from_file(
+            owner=request.user, file=image, original_name=getattr(image, "name", None), options=options, run_now=True
+        )
         elapsed = time.perf_counter() - started
         if request.accepted_renderer.format == "file":
             if job.status == JobStatus.SUCCEEDED:
@@ -614,7 +590,7 @@ class ClassicCompressDirectApi(ClassicApiView):
                 return response
         body = _classic_response_for_job(request, job, advanced=True)
         body.update(
-            image_id=upload.id,
+            image_id=job.upload_id,
             compression_ratio=round(job.ratio, 4),
             processing_time=round(elapsed, 4),
         )

@@ -101,7 +101,7 @@ def in_process_client():
     from django.contrib.auth import get_user_model
     from django.test import Client
 
-    from api.tokens import token_create
+    from accounts.tokens import token_create
 
     user = get_user_model().objects.create_user("bench", "bench@example.com", "bench-password-123")
     client = Client(HTTP_AUTHORIZATION=f"Token {token_create(user=user, name='bench').key}")

@@ -257,7 +257,7 @@ def make_users(platform: Platform, count: int) -> list[dict]:
     platform.django_setup()
     from django.contrib.auth import get_user_model
 
-    from api.tokens import token_create
+    from accounts.tokens import token_create
 
     users = []
     for i in range(count):

@@ -6,14 +6,12 @@ import logging
 
 from django.contrib import admin, messages
 from django.contrib.admin.options import ActionLocation
-from django.contrib.auth import get_user_model
-from django.contrib.auth.admin import UserAdmin
 from django.db.models import F
+from django.template.defaultfilters import filesizeformat
 from django.utils.html import format_html, format_html_join
 
 from . import services
 from .errors import CompressionError
-from .forms import AdminLoginForm
 from .models import CompressionJob, Upload
 
 logger = logging.getLogger(__name__)
@@ -52,7 +50,7 @@ def _preview(field_file):
 def _human_bytes(value):
     if value is None:
         return "—"
-    return services._human_bytes(value)
+    return filesizeformat(value)
 
 
 @admin.register(CompressionJob)
@@ -257,23 +255,3 @@ class UploadAdmin(admin.ModelAdmin):
             services.upload_delete(upload=upload)
             count += 1
         self.message_user(request, f"{count} upload(s) deleted with their jobs and files.", messages.SUCCESS)
-
-
-# Deleting a user from the admin also deletes their files (the default would leave them orphaned).
-User = get_user_model()
-if admin.site.is_registered(User):
-    admin.site.unregister(User)
-
-
-@admin.register(User)
-class PlatformUserAdmin(UserAdmin):
-    def delete_model(self, request, obj):
-        services.user_delete(user=obj)
-
-    def delete_queryset(self, request, queryset):
-        for user in queryset:
-            services.user_delete(user=user)
-
-
-# Password guessing: the admin login refuses while login_guard locks the username or IP out.
-admin.site.login_form = AdminLoginForm

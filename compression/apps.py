@@ -6,8 +6,4 @@ class CompressionConfig(AppConfig):
     name = "compression"
 
     def ready(self):
-        from django.contrib.auth.signals import user_login_failed
-
-        from . import checks, login_guard  # noqa: F401 (checks registers itself)
-
-        user_login_failed.connect(login_guard.on_login_failed, dispatch_uid="compression.login_guard")
+        from . import checks  # noqa: F401 (checks registers itself)

@@ -1,10 +1,12 @@
 """Domain errors of the platform core. Messages are written for the person who sees them.
 
-The API maps them once (api/exception_handler.py); the dashboard upload answers the same status
-codes (compression/views.py INVALID_UPLOAD_STATUS) with `str(exc)` as the message.
+`http_status` is the one table from these errors (and the engine's) to HTTP statuses: the API's
+exception handler and the dashboard both answer with it, `str(exc)` being the message.
 Engine errors raised while inspecting an upload are wrapped in `InvalidUpload` (the engine error
 stays available as `__cause__`); engine `InvalidOptions` (a ValueError) passes through as is.
 """
+
+from compression.engine import errors as engine_errors
 
 
 class CompressionError(Exception):
@@ -45,3 +47,33 @@ class JobNotCancellable(CompressionError):
 
 class JobNotFinished(CompressionError):
     """The job has no result yet (queued, running) or did not succeed; e.g. a download or a re-run."""
+
+
+class NotFound(CompressionError):
+    """No such object among the caller's own: another user's objects are the same 404 as a random id."""
+
+
+# (error class, kind or None for any kind, HTTP status); the first match wins, so subclasses first.
+STATUS_TABLE = (
+    (NotFound, None, 404),
+    (QuotaExceeded, "jobs_per_day", 429),
+    (QuotaExceeded, "storage", 403),
+    (InvalidUpload, "file_too_large", 413),
+    (InvalidUpload, "image_too_large", 413),
+    (InvalidUpload, None, 415),
+    (JobNotCancellable, None, 409),
+    (JobNotFinished, None, 409),
+    (engine_errors.InvalidOptions, None, 400),
+    (engine_errors.ImageTooLarge, None, 413),
+    (engine_errors.UnsupportedFormat, None, 415),
+    (engine_errors.InvalidImage, None, 415),
+    (engine_errors.EngineError, None, 400),
+)
+
+
+def http_status(exc: BaseException) -> int | None:
+    """The HTTP status for a domain or engine error, or None if `exc` is neither."""
+    for error_class, kind, status in STATUS_TABLE:
+        if isinstance(exc, error_class) and (kind is None or getattr(exc, "kind", None) == kind):
+            return status
+    return None

@@ -6,6 +6,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from .models import CompressionJob, Upload
+from .services import quotas
 
 
 def upload_list_for_user(*, user) -> QuerySet[Upload]:
@@ -54,10 +55,8 @@ def job_get_for_user(*, user, job_id) -> CompressionJob:
 
 def usage_for_user(*, user) -> dict:
     """Jobs today and stored bytes against the quotas (quota 0 = unlimited; *_remaining None)."""
-    from .services import _jobs_today, storage_bytes_for_user
-
-    jobs_today = _jobs_today(user)
-    storage = storage_bytes_for_user(user)
+    jobs_today = quotas.jobs_today(user)
+    storage = quotas.storage_bytes_for_user(user)
     jobs_quota = settings.QUOTA_JOBS_PER_DAY
     storage_quota = settings.QUOTA_STORAGE_BYTES
     return {

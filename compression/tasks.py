@@ -1,14 +1,15 @@
-"""Background tasks (django.tasks). Only services enqueue them, after the transaction commits."""
+"""Background tasks (django.tasks). Only services enqueue them (services/queue.py), after the
+transaction commits."""
 
 from django.tasks import task
 
-from . import services
+from compression.services.runner import job_run
 
 
 @task
 def run_compression_job(job_id: str) -> dict | None:
     """Claim and run one compression job; the job row records the outcome, not this result."""
-    job = services.job_run(job_id=job_id)
+    job = job_run(job_id=job_id)
     if job is None:
         return None
     return {"job": str(job.id), "status": job.status, "attempt": job.attempts}

@@ -75,6 +75,8 @@ INSTALLED_APPS = [
     "django_filters",
     "django_tasks_db",
     "compression",
+    "accounts",
+    "dashboard",
     "api",
 ]
 
@@ -145,8 +147,8 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # Password guessing: after LOGIN_MAX_FAILURES failed logins for one username or from one client
 # IP within LOGIN_LOCKOUT_SECONDS, every login (dashboard, admin, API) is refused until the window
-# ends (compression/login_guard.py; counters in the shared cache).
-AUTHENTICATION_BACKENDS = ["compression.login_guard.RateLimitedModelBackend"]
+# ends (accounts/login_guard.py; counters in the shared cache).
+AUTHENTICATION_BACKENDS = ["accounts.login_guard.RateLimitedModelBackend"]
 LOGIN_MAX_FAILURES = env_int("LOGIN_MAX_FAILURES", 10, minimum=1)
 LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 900, minimum=1)
 

@@ -7,7 +7,7 @@ from django.core.cache import cache
 from PIL import Image
 from rest_framework.test import APIClient
 
-from api.tokens import token_create
+from accounts.tokens import token_create
 
 
 @pytest.fixture(autouse=True)

@@ -33,7 +33,7 @@ def test_job_list_answers_503_json_while_the_database_is_down(alice_api, monkeyp
 
 
 def test_job_creation_answers_503_while_the_database_is_down(alice_api, monkeypatch, small_photo):
-    monkeypatch.setattr(views.services, "upload_create", _raise(OperationalError("the database system is shutting down")))
+    monkeypatch.setattr(views.services, "job_create_from_file", _raise(OperationalError("the database system is shutting down")))
     response = alice_api.post("/api/jobs/", {"file": small_photo(), "n_colors": 4}, format="multipart")
     assert response.status_code == 503
     assert response.json()["detail"] == DATABASE_UNAVAILABLE_MESSAGE

@@ -10,7 +10,7 @@ from django.core.management import call_command
 from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hypothesis_settings
 
-from api.tokens import token_create
+from accounts.tokens import token_create
 from compression import services
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -50,7 +50,7 @@ def stored_names(prefix: str = "users") -> list[str]:
     """Every file under `prefix` in default_storage (works on the filesystem and on S3)."""
     from django.core.files.storage import default_storage
 
-    from compression.services import _walk
+    from compression.services.files import walk as _walk
 
     return sorted(_walk(default_storage, prefix))
 

@@ -142,12 +142,12 @@ class TestLostEnqueue:
     ):
         import types
 
-        import compression.tasks
+        from compression.services import queue
 
         def database_gone(*args, **kwargs):
             raise OperationalError("server closed the connection unexpectedly")
 
-        monkeypatch.setattr(compression.tasks, "run_compression_job", types.SimpleNamespace(enqueue=database_gone))
+        monkeypatch.setattr(queue, "run_compression_job", types.SimpleNamespace(enqueue=database_gone))
         with pytest.raises(OperationalError), run_on_commit():
             job = services.job_create(owner=alice, upload=alice_upload, options={"n_colors": 4})
         monkeypatch.undo()
@@ -173,7 +173,7 @@ class TestLostEnqueue:
 class TestDashboardDuringAnOutage:
     @pytest.fixture
     def history_loses_the_database(self, monkeypatch):
-        from compression import views
+        from dashboard import views
 
         def down(**kwargs):
             raise OperationalError("connection failed: Connection refused")

@@ -1,13 +1,12 @@
 from datetime import timedelta
 
 import pytest
-from django.http import Http404
 from django.utils import timezone
 from PIL import Image
 
 from compression import services
 from compression.engine import InvalidOptions
-from compression.errors import JobNotCancellable, JobNotFinished, QuotaExceeded
+from compression.errors import JobNotCancellable, JobNotFinished, NotFound, QuotaExceeded
 from compression.models import CompressionJob, JobStatus
 
 from .helpers import make_png, stored_names
@@ -76,7 +75,7 @@ def test_invalid_options_are_refused_before_a_job_exists(alice, alice_upload, op
 
 
 def test_job_on_another_users_upload_is_a_404(bob, alice_upload):
-    with pytest.raises(Http404):
+    with pytest.raises(NotFound):
         services.job_create(owner=bob, upload=alice_upload, options={})
 
 

@@ -4,6 +4,7 @@ import re
 
 import pytest
 
+from accounts import services as account_services
 from compression import services
 from compression.models import JobStatus
 
@@ -47,5 +48,5 @@ def test_upload_job_and_deletes_leave_no_object_behind(alice, bob, empty_bucket,
 
     bobs = services.upload_create(owner=bob, file=make_png(seed=12))
     services.upload_create(owner=alice, file=make_png(seed=13))
-    services.user_delete(user=alice)
+    account_services.user_delete(user=alice)
     assert bucket_keys(empty_bucket) == [bobs.file.name]

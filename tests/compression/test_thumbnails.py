@@ -7,6 +7,7 @@ import pytest
 from django.db.models.fields.files import FieldFile
 from PIL import Image
 
+from accounts import services as account_services
 from compression import services
 from compression.models import CompressionJob, JobStatus
 from tests.helpers import mean_abs_diff
@@ -77,7 +78,7 @@ def test_user_delete_and_bulk_delete_remove_thumbnails(alice, bob, alice_upload)
     services.job_compress_now(owner=bob, upload=bob_upload, options={"n_colors": 4})
     services.jobs_delete(jobs=CompressionJob.objects.filter(id=job.id))
     assert [n for n in stored_names(f"users/{alice.pk}")] == [alice_upload.file.name]
-    services.user_delete(user=bob)
+    account_services.user_delete(user=bob)
     assert stored_names() == [alice_upload.file.name]
 
 

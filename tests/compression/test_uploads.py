@@ -3,6 +3,7 @@ import re
 import pytest
 from django.core.exceptions import ValidationError
 
+from accounts import services as account_services
 from compression import services
 from compression.errors import InvalidUpload, QuotaExceeded, UploadTooLarge
 from compression.models import Upload
@@ -116,12 +117,12 @@ def test_upload_delete_removes_its_jobs_and_every_file(alice, alice_upload, run_
 
 def test_user_create_validates_the_password(db):
     with pytest.raises(ValidationError) as exc:
-        services.user_create(username="carol", email="carol@example.com", password="123")
+        account_services.user_create(username="carol", email="carol@example.com", password="123")
     assert "password" in exc.value.message_dict
-    user = services.user_create(username="carol", email="carol@example.com", password="a-long-unusual-passphrase-9")
+    user = account_services.user_create(username="carol", email="carol@example.com", password="a-long-unusual-passphrase-9")
     assert user.check_password("a-long-unusual-passphrase-9")
     with pytest.raises(ValidationError) as exc:
-        services.user_create(username="carol", email="c2@example.com", password="a-long-unusual-passphrase-9")
+        account_services.user_create(username="carol", email="c2@example.com", password="a-long-unusual-passphrase-9")
     assert "username" in exc.value.message_dict
 
 
@@ -131,5 +132,5 @@ def test_user_delete_removes_all_their_files(alice, bob, run_on_commit):
         services.job_create(owner=alice, upload=upload, options={"n_colors": 4})
     bobs = services.upload_create(owner=bob, file=make_png(seed=6))
     assert len(stored_names()) == 4  # alice's upload, result and thumbnail; bob's upload
-    services.user_delete(user=alice)
+    account_services.user_delete(user=alice)
     assert stored_names() == [bobs.file.name]

@@ -37,7 +37,7 @@ def named(data: bytes, name: str) -> io.BytesIO:
 
 
 def token_client(user) -> APIClient:
-    from api.tokens import token_create
+    from accounts.tokens import token_create
 
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token_create(user=user, name='hardening').key}")

@@ -31,7 +31,7 @@ KWARG_VALUES = {
 ADMIN_OBJECTS = {
     "compression/compressionjob": "job",
     "compression/upload": "upload",
-    "api/apitoken": "token",
+    "accounts/apitoken": "token",
     "auth/user": "user",
     "auth/group": None,
     "django_tasks_database/dbtaskresult": None,
@@ -104,7 +104,7 @@ def urls_for(route: str, pattern, objects: dict) -> list[str]:
 @pytest.fixture
 def alice_objects(alice, settings):
     """Alice's upload, a succeeded job with a result, and an API token."""
-    from api.tokens import token_create
+    from accounts.tokens import token_create
 
     upload = services.upload_create(owner=alice, file=png_bytes(seed=21), original_name="alice.png")
     job = services.job_compress_now(owner=alice, upload=upload, options={"n_colors": 4})
@@ -114,7 +114,7 @@ def alice_objects(alice, settings):
 
 
 def alice_untouched(objects):
-    from api.models import ApiToken
+    from accounts.models import ApiToken
 
     assert Upload.objects.filter(id=objects["upload"]).exists()
     job = CompressionJob.objects.get(id=objects["job"])

@@ -64,7 +64,7 @@ def test_check_deploy_notices_a_missing_production_setting(missing):
 def objects(alice):
     upload = services.upload_create(owner=alice, file=png_bytes(seed=31), original_name="csrf.png")
     job = services.job_compress_now(owner=alice, upload=upload, options={"n_colors": 4})
-    from api.tokens import token_create
+    from accounts.tokens import token_create
 
     token = token_create(user=alice, name="csrf").token
     return {"job": job.id, "upload": upload.id, "token": token.id}
@@ -107,7 +107,7 @@ def session_writes(o):
 
 
 def test_every_session_write_needs_the_csrf_token(csrf_alice, objects, alice):
-    from api.models import ApiToken
+    from accounts.models import ApiToken
 
     for method, url, data, multipart in session_writes(objects):
         if data is None:

@@ -136,7 +136,7 @@ def test_a_success_clears_the_usernames_failures(alice, limits):
 def test_the_lockout_ends_after_the_window(alice, limits, monkeypatch):
     import time as real_time
 
-    from compression import login_guard
+    from accounts import login_guard
 
     client = Client()
     for i in range(3):
@@ -155,7 +155,7 @@ def test_x_forwarded_for_is_ignored_unless_behind_the_proxy(alice, limits):
 
 
 def test_behind_the_proxy_the_last_forwarded_hop_is_the_client(alice, limits):
-    from compression.login_guard import client_ip
+    from accounts.login_guard import client_ip
 
     limits.BEHIND_TLS_PROXY = True
     for i in range(3):  # the client's own (spoofable) entries come first; the proxy appends the real one

@@ -341,7 +341,8 @@ def test_job_size_curve_gives_size_and_error_per_k_with_the_real_point(alice_cli
 
 
 def test_job_size_curve_is_cached_and_shared_by_reruns_with_another_k(alice_client, alice, alice_job, make_job, monkeypatch):
-    from compression import services, views
+    from compression import services
+    from dashboard import views
 
     first = alice_client.get(reverse("job_size_curve", args=[alice_job.id])).json()
     calls = []
@@ -477,7 +478,7 @@ def test_palette_exports_are_linked(alice_client, alice_job):
 
 
 def test_tokens_create_show_once_and_revoke(alice_client, alice, bob_client):
-    from api.models import ApiToken
+    from accounts.models import ApiToken
 
     response = alice_client.post(reverse("tokens"), {"name": "laptop script"})
     assert response.status_code == 200
@@ -493,7 +494,7 @@ def test_tokens_create_show_once_and_revoke(alice_client, alice, bob_client):
 
 
 def test_tokens_page_explains_the_token_limit(settings, alice_client, alice):
-    from api.models import ApiToken
+    from accounts.models import ApiToken
 
     settings.API_MAX_TOKENS_PER_USER = 1
     assert alice_client.post(reverse("tokens"), {"name": "first"}).context["new_key"]

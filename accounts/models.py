@@ -1,4 +1,4 @@
-"""Named API tokens. The one model of the api app: tokens are an API concept (agreed with the lead).
+"""Named API tokens, owned by the accounts app (the table keeps its first name, api_apitoken).
 
 DRF's authtoken allows one token per user and stores the key in clear; a user here has several
 named tokens, and only the SHA-256 of each key is stored (the key is shown once, at creation).
@@ -20,6 +20,7 @@ class ApiToken(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        db_table = "api_apitoken"
         indexes = [models.Index(fields=["user", "-created_at"], name="api_token_user_created")]
         ordering = ["-created_at"]
 

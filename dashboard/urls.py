@@ -1,19 +1,9 @@
-from django.contrib.auth import views as auth_views
-from django.urls import path, reverse_lazy
+from django.urls import path
 
 from . import views
 
 urlpatterns = [
     path("", views.landing, name="landing"),
-    path("signup/", views.signup, name="signup"),
-    path("login/", views.LoginView.as_view(), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path(
-        "account/password/",
-        auth_views.PasswordChangeView.as_view(success_url=reverse_lazy("password_change_done")),
-        name="password_change",
-    ),
-    path("account/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("dashboard/", views.dashboard, name="dashboard"),
     path("dashboard/upload/", views.upload, name="upload"),
     path("dashboard/jobs/status/", views.jobs_status, name="jobs_status"),
@@ -27,6 +17,4 @@ urlpatterns = [
     path("jobs/<uuid:job_id>/delete/", views.job_delete, name="job_delete"),
     path("history/", views.history, name="history"),
     path("history/bulk/", views.history_bulk, name="history_bulk"),
-    path("tokens/", views.tokens, name="tokens"),
-    path("tokens/<uuid:token_id>/revoke/", views.token_revoke, name="token_revoke"),
 ]

@@ -1,10 +1,6 @@
 """Dashboard forms. They validate what a person typed and hand plain data to the services."""
 
 from django import forms
-from django.contrib.admin.forms import AdminAuthenticationForm
-from django.contrib.auth import get_user_model, password_validation
-from django.contrib.auth.forms import AuthenticationForm
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 
 from compression.engine.presets import (
     COLOR_SPACES,
@@ -21,47 +17,6 @@ COLOR_SPACE_LABELS = {"rgb": "RGB", "oklab": "Perceptual (OKLab)"}
 FORMAT_LABELS = {"png": "PNG", "webp": "WebP", "gif": "GIF"}
 TARGET_CHOICES = [("none", "None"), ("size", "File size"), ("quality", "Quality")]
 QUALITY_METRICS = [("psnr", "PSNR (dB)"), ("ssim", "SSIM (0–1)")]
-
-
-class SignupForm(forms.Form):
-    username = forms.CharField(
-        max_length=150,
-        help_text="Letters, digits and @/./+/-/_ only.",
-        widget=forms.TextInput(attrs={"autocomplete": "username", "autocapitalize": "none", "autofocus": True}),
-    )
-    email = forms.EmailField(widget=forms.EmailInput(attrs={"autocomplete": "email"}))
-    password1 = forms.CharField(
-        label="Password",
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text=password_validation.password_validators_help_text_html(),
-    )
-    password2 = forms.CharField(
-        label="Password again",
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-    )
-
-    def clean_username(self):
-        username = self.cleaned_data["username"]
-        user_model = get_user_model()
-        user_model.username_validator(username)
-        if user_model.objects.filter(username__iexact=username).exists():
-            raise ValidationError("That username is taken.")
-        return username
-
-    def clean(self):
-        cleaned = super().clean()
-        p1, p2 = cleaned.get("password1"), cleaned.get("password2")
-        if p1 and p2 and p1 != p2:
-            self.add_error("password2", "The two passwords differ.")
-        elif p1:
-            probe = get_user_model()(username=cleaned.get("username", ""), email=cleaned.get("email", ""))
-            try:
-                password_validation.validate_password(p1, probe)
-            except ValidationError as exc:
-                self.add_error("password1", exc)
-        return cleaned
 
 
 class JobOptionsForm(forms.Form):
@@ -210,41 +165,3 @@ class HistoryFilterForm(forms.Form):
     )
     date_from = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-
-
-class TokenCreateForm(forms.Form):
-    name = forms.CharField(max_length=100, help_text="What will use it, e.g. “laptop script”.")
-
-
-class LoginLockoutMixin:
-    """An AuthenticationForm that says so (error code "locked") while login_guard locks the login out.
-
-    Checked before the password (no password check while locked) and again after a failure, so
-    the attempt that reaches the limit already answers "too many".
-    """
-
-    def clean(self):
-        from compression import login_guard
-
-        username = self.cleaned_data.get("username")
-        remaining = login_guard.lockout_remaining(username=username, request=self.request)
-        if remaining:
-            raise ValidationError(login_guard.locked_message(remaining), code="locked")
-        try:
-            return super().clean()
-        except ValidationError:
-            remaining = login_guard.lockout_remaining(username=username, request=self.request)
-            if remaining:
-                raise ValidationError(login_guard.locked_message(remaining), code="locked")
-            raise
-
-    def is_locked(self) -> bool:
-        return self.has_error(NON_FIELD_ERRORS, "locked")
-
-
-class LoginForm(LoginLockoutMixin, AuthenticationForm):
-    """The dashboard's login form."""
-
-
-class AdminLoginForm(LoginLockoutMixin, AdminAuthenticationForm):
-    """The admin's login form (admin.site.login_form)."""

@@ -1,4 +1,4 @@
-"""Services and selectors for API tokens (the token model lives in api.models)."""
+"""Services and selectors for API tokens (the model is accounts.models.ApiToken)."""
 
 import hashlib
 import secrets
@@ -12,7 +12,7 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from compression.services import lock_user
+from compression.services.quotas import lock_user
 
 from .models import ApiToken
 

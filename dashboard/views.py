@@ -10,17 +10,12 @@ import datetime
 import hashlib
 import json
 import logging
-import math
 import uuid
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib import admin
-from django.contrib.auth import login as auth_login
-from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
-from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
@@ -28,17 +23,18 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_POST
 
-from api import tokens as api_tokens
 from compression import selectors, services
 from compression.downloads import content_type_for, download_filename, file_response, job_download_filename
 from compression.engine.errors import EngineError
 from compression.engine.presets import COMPRESSION_PRESETS, DIMENSION_PRESETS, RESIZE_MODES
-from compression.errors import InvalidUpload, JobNotCancellable, JobNotFinished, QuotaExceeded
-from compression.forms import HistoryFilterForm, JobOptionsForm, LoginForm, SignupForm, TokenCreateForm
+from compression.errors import CompressionError, http_status
 from compression.models import JobStatus
 from compression.storage_names import THUMBNAIL_FORMAT
+
+from .charts import line_chart
+from .forms import HistoryFilterForm, JobOptionsForm
 
 logger = logging.getLogger(__name__)
 
@@ -50,8 +46,8 @@ HISTORY_PAGE_SIZE = 20
 SIZE_CURVE_KS = (2, 4, 8, 16, 32, 64, 128, 256)
 SIZE_CURVE_CACHE_SECONDS = 7 * 24 * 3600
 SIZE_CURVE_IGNORED_OPTIONS = ("n_colors", "target_size_bytes", "target_psnr", "target_ssim")
-# As the API (api/exception_handler.py): a file we cannot decode is 415, too large 413; bad options 400.
-INVALID_UPLOAD_STATUS = {"invalid_image": 415, "unsupported_format": 415, "image_too_large": 413, "file_too_large": 413}
+# What the services and the engine refuse with a message (statuses: compression.errors.http_status).
+REFUSALS = (CompressionError, EngineError)
 
 
 # --------------------------------------------------------------------------------------------
@@ -83,7 +79,7 @@ def _error(request, message: str, *, status: int, redirect_to: str, fields=None)
 def _job_row(request, job) -> str:
     # Rows rendered for the JS come back to the dashboard when a form is posted without JS.
     context = {"job": job, "back_url": reverse("dashboard")}
-    return render_to_string("compression/_job_row.html", context, request=request)
+    return render_to_string("dashboard/_job_row.html", context, request=request)
 
 
 def _job_json(request, job) -> dict:
@@ -105,56 +101,12 @@ def _download_name(job, fmt: str | None = None) -> str:
 
 
 # --------------------------------------------------------------------------------------------
-# Public pages and accounts
+# Public pages
 
 
 @require_GET
 def landing(request):
-    return render(request, "compression/landing.html", {"presets": COMPRESSION_PRESETS})
-
-
-@require_http_methods(["GET", "POST"])
-def signup(request):
-    if request.user.is_authenticated:
-        return redirect("dashboard")
-    form = SignupForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            user = services.user_create(
-                username=form.cleaned_data["username"],
-                email=form.cleaned_data["email"],
-                password=form.cleaned_data["password1"],
-            )
-        except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                form.add_error("password1" if field == "password" else (field if field in form.fields else None), errors)
-        else:
-            auth_login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
-            messages.success(request, f"Welcome, {user.username}! Drop an image below to compress it.")
-            return redirect("dashboard")
-    return render(request, "registration/signup.html", {"form": form})
-
-
-class LoginView(auth_views.LoginView):
-    """Django's login, rate-limited (compression/login_guard.py): 429 with a message while locked."""
-
-    form_class = LoginForm
-    redirect_authenticated_user = True
-
-    def form_invalid(self, form):
-        response = super().form_invalid(form)
-        if form.is_locked():
-            response.status_code = 429
-        return response
-
-
-def admin_login(request, extra_context=None):
-    """The admin's login (its form is AdminLoginForm, see compression/admin.py), 429 while locked."""
-    response = admin.site.login(request, extra_context)
-    form = (getattr(response, "context_data", None) or {}).get("form")
-    if request.method == "POST" and form is not None and getattr(form, "is_locked", lambda: False)():
-        response.status_code = 429
-    return response
+    return render(request, "dashboard/landing.html", {"presets": COMPRESSION_PRESETS})
 
 
 # --------------------------------------------------------------------------------------------
@@ -167,7 +119,7 @@ def dashboard(request):
     jobs = list(selectors.job_list_for_user(user=request.user)[:DASHBOARD_JOBS])
     return render(
         request,
-        "compression/dashboard.html",
+        "dashboard/dashboard.html",
         {
             "jobs": jobs,
             "presets": COMPRESSION_PRESETS,
@@ -191,20 +143,12 @@ def upload(request):
         fields = {k: [str(e) for e in v] for k, v in form.errors.items()}
         first = next(iter(fields.values()))[0]
         return JsonResponse({"error": f"Some options need fixing: {first}", "fields": fields}, status=400)
-    started = timezone.now()
     try:
-        upload_obj = services.upload_create(owner=request.user, file=file, original_name=file.name)
-    except InvalidUpload as exc:
-        return JsonResponse({"error": str(exc)}, status=INVALID_UPLOAD_STATUS.get(exc.kind, 400))
-    except QuotaExceeded as exc:
-        return JsonResponse({"error": str(exc)}, status=403)
-    try:
-        job = services.job_create(owner=request.user, upload=upload_obj, options=form.to_options())
-    except (QuotaExceeded, EngineError) as exc:  # EngineError: InvalidOptions, e.g. a crop box outside this image
-        if upload_obj.created_at >= started and not upload_obj.jobs.exists():
-            services.upload_delete(upload=upload_obj)  # stored for this job only: don't keep it
-        status = (429 if exc.kind == "jobs_per_day" else 403) if isinstance(exc, QuotaExceeded) else 400
-        return JsonResponse({"error": str(exc)}, status=status)
+        job, _created = services.job_create_from_file(
+            owner=request.user, file=file, original_name=file.name, options=form.to_options()
+        )
+    except REFUSALS as exc:  # e.g. not an image, a quota, a crop box outside this image
+        return JsonResponse({"error": str(exc)}, status=http_status(exc))
     job.refresh_from_db()  # the immediate task backend may have finished it already
     return JsonResponse({"job": _job_json(request, job)}, status=201)
 
@@ -243,37 +187,25 @@ def job_detail(request, job_id):
         "stats": stats,
         "palette": palette,
         "palette_bar": palette_bar,
-        "convergence": _line_chart(stats.get("history") or [], x_from=1, title="Inertia per iteration",
+        "convergence": line_chart(stats.get("history") or [], x_from=1, title="Inertia per iteration",
                                    x_label="iteration", y_label="inertia"),
         "not_worth_it": bool(job.output_bytes and job.input_bytes and job.output_bytes > job.input_bytes),
         "rerun_form": JobOptionsForm(initial=JobOptionsForm.initial_from_job(job), auto_id="rerun_%s"),
         "is_active": job.status in ACTIVE_STATUSES,
         "before_rect": _before_rect(job, stats),
     }
-    return render(request, "compression/job_detail.html", context)
+    return render(request, "dashboard/job_detail.html", context)
 
 
 def _before_rect(job, stats) -> str:
     """Where to draw the original so the region the result came from fills the comparison box.
 
-    "left top width height" in percent of the box. Follows the geometry the engine applies:
-    crop box first, then a "fill" (centre crop to the box's aspect) or "crop" (centre cut) resize;
-    plain scaling, "fit" and "stretch" keep the whole (cropped) region.
+    "left top width height" in percent of the box, from the source box the engine reports (crop
+    and resize mode applied); jobs from before it was reported show the whole image.
     """
     full_w = stats.get("original_width") or job.upload.width
     full_h = stats.get("original_height") or job.upload.height
-    x, y, w, h = 0.0, 0.0, float(full_w), float(full_h)
-    if job.crop_width and job.crop_height:
-        x, y, w, h = float(job.crop_x or 0), float(job.crop_y or 0), float(job.crop_width), float(job.crop_height)
-    if job.resize_mode == "fill" and job.width and job.height:
-        aspect = job.width / job.height
-        if w / h > aspect:
-            x, w = x + (w - h * aspect) / 2, h * aspect
-        else:
-            y, h = y + (h - w / aspect) / 2, w / aspect
-    elif job.resize_mode == "crop" and job.width and job.height:
-        new_w, new_h = min(w, job.width), min(h, job.height)
-        x, y, w, h = x + (w - new_w) / 2, y + (h - new_h) / 2, new_w, new_h
+    x, y, w, h = stats.get("source_box") or (0, 0, full_w, full_h)
     values = (-x / w * 100, -y / h * 100, full_w / w * 100, full_h / h * 100)
     return " ".join(f"{v + 0.0:.4f}" for v in values)  # + 0.0 turns -0.0 into 0.0
 
@@ -371,8 +303,8 @@ def job_cancel(request, job_id):
     back = _next_url(request, reverse("dashboard"))
     try:
         job = services.job_cancel(job=job)
-    except JobNotCancellable as exc:
-        return _error(request, str(exc), status=409, redirect_to=back)
+    except REFUSALS as exc:  # already finished
+        return _error(request, str(exc), status=http_status(exc), redirect_to=back)
     if _wants_json(request):
         return JsonResponse({"job": _job_json(request, job)})
     messages.info(request, "Job cancelled." if job.status == JobStatus.CANCELLED else "Cancelling the job…")
@@ -391,9 +323,8 @@ def job_rerun(request, job_id):
         return _error(request, f"Some options need fixing: {first}", status=400, redirect_to=back, fields=fields)
     try:
         new_job = services.job_rerun(job=job, changes=form.to_changes(request.POST.keys()))
-    except (JobNotFinished, QuotaExceeded, EngineError) as exc:
-        status = 429 if isinstance(exc, QuotaExceeded) else 409 if isinstance(exc, JobNotFinished) else 400
-        return _error(request, str(exc), status=status, redirect_to=back)
+    except REFUSALS as exc:  # not finished, a quota, options that do not fit the image
+        return _error(request, str(exc), status=http_status(exc), redirect_to=back)
     new_job.refresh_from_db()
     if _wants_json(request):
         return JsonResponse({"job": _job_json(request, new_job)}, status=201)
@@ -436,7 +367,7 @@ def history(request):
     usage = selectors.usage_for_user(user=request.user)
     return render(
         request,
-        "compression/history.html",
+        "dashboard/history.html",
         {
             "form": form,
             "page": page,
@@ -477,91 +408,3 @@ def history_bulk(request):
         services.job_delete(job=job)
     messages.success(request, f"Deleted {len(jobs)} job{'s' if len(jobs) != 1 else ''}.")
     return redirect(back)
-
-
-# --------------------------------------------------------------------------------------------
-# API tokens
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def tokens(request):
-    form = TokenCreateForm(request.POST or None)
-    new_key = None
-    if request.method == "POST" and form.is_valid():
-        try:
-            created = api_tokens.token_create(user=request.user, name=form.cleaned_data["name"])
-        except ValidationError as error:  # the token limit
-            form.add_error(None, error)
-        else:
-            new_key = created.key  # shown in this response only; only its hash is stored
-            form = TokenCreateForm()
-    response = render(
-        request,
-        "compression/tokens.html",
-        {"form": form, "tokens": api_tokens.token_list_for_user(user=request.user), "new_key": new_key},
-    )
-    response["Cache-Control"] = "no-store"
-    return response
-
-
-@login_required
-@require_POST
-def token_revoke(request, token_id):
-    token = api_tokens.token_get_for_user(user=request.user, token_id=token_id)
-    api_tokens.token_revoke(token=token)
-    messages.success(request, f"Token “{token.name}” revoked.")
-    return redirect("tokens")
-
-
-# --------------------------------------------------------------------------------------------
-# Inline SVG charts (drawn server-side, so they need no script and no inline style)
-
-
-def _line_chart(values, *, x_from: int = 1, title: str = "", x_label: str = "", y_label: str = "",
-                width: int = 560, height: int = 240) -> dict | None:
-    values = [float(v) for v in values if v is not None and math.isfinite(float(v))]
-    if not values:
-        return None
-    left, right, top, bottom = 64, 16, 28, 40
-    plot_w, plot_h = width - left - right, height - top - bottom
-    lo, hi = min(values), max(values)
-    if hi == lo:
-        hi = lo + 1
-    n = len(values)
-
-    def x(i):
-        return left + (plot_w * i / (n - 1) if n > 1 else plot_w / 2)
-
-    def y(v):
-        return top + plot_h * (1 - (v - lo) / (hi - lo))
-
-    points = [(round(x(i), 1), round(y(v), 1)) for i, v in enumerate(values)]
-    tick_step = (hi - lo) / 4
-    y_ticks = [{"y": round(y(lo + tick_step * t), 1), "label": _tick_label(lo + tick_step * t, tick_step)}
-               for t in range(5)]
-    step = max(1, math.ceil(n / 8))
-    x_ticks = [{"x": round(x(i), 1), "label": str(i + x_from)} for i in range(0, n, step)]
-    return {
-        "width": width, "height": height, "left": left, "top": top, "right": width - right, "bottom": height - bottom,
-        "path": "M" + " L".join(f"{px},{py}" for px, py in points),
-        "points": [{"x": px, "y": py} for px, py in points] if n <= 60 else [],
-        "y_ticks": y_ticks, "x_ticks": x_ticks, "title": title, "x_label": x_label, "y_label": y_label,
-        "mid_x": left + plot_w / 2, "first": _short_number(values[0]), "last": _short_number(values[-1]), "n": n,
-    }
-
-
-def _tick_label(value: float, step: float) -> str:
-    """Enough digits that neighbouring ticks differ (a converging inertia moves little)."""
-    if abs(value) >= 1e6 and step >= 1e4:
-        return _short_number(value)
-    digits = 0 if step >= 10 else 1 if step >= 1 else min(6, 1 - math.floor(math.log10(step)))
-    return f"{value:,.{digits}f}"
-
-
-def _short_number(value: float) -> str:
-    magnitude = abs(value)
-    for limit, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if magnitude >= limit:
-            return f"{value / limit:.1f}{suffix}"
-    return f"{value:.3g}"
