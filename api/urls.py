@@ -8,7 +8,7 @@ from django.http import HttpResponse
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from . import views
+from .views import classic, health, resources, tokens
 from .renderers import inline_style_csp
 
 app_name = "api"
@@ -36,7 +36,7 @@ class DocsView(SpectacularSwaggerSplitView):
         return response
 
 
-def classic(route: str, view_class, name: str):
+def classic_paths(route: str, view_class, name: str):
     return [
         path(route, view_class.as_view(), name=name),
         path(f"{route}/", _without_schema(view_class).as_view(), name=f"{name}-slash"),
@@ -45,40 +45,40 @@ def classic(route: str, view_class, name: str):
 
 urlpatterns = [
     # Auth and tokens
-    path("auth/token/", views.TokenObtainApi.as_view(), name="token-obtain"),
-    path("auth/tokens/", views.TokenListApi.as_view(), name="token-list"),
-    path("auth/tokens/<uuid:token_id>/", views.TokenDetailApi.as_view(), name="token-detail"),
-    path("usage/", views.UsageApi.as_view(), name="usage"),
+    path("auth/token/", tokens.TokenObtainApi.as_view(), name="token-obtain"),
+    path("auth/tokens/", tokens.TokenListApi.as_view(), name="token-list"),
+    path("auth/tokens/<uuid:token_id>/", tokens.TokenDetailApi.as_view(), name="token-detail"),
+    path("usage/", tokens.UsageApi.as_view(), name="usage"),
     # Uploads
-    path("uploads/", views.UploadListApi.as_view(), name="upload-list"),
-    path("uploads/<uuid:upload_id>/", views.UploadDetailApi.as_view(), name="upload-detail"),
-    path("uploads/<uuid:upload_id>/download/", views.UploadDownloadApi.as_view(), name="upload-download"),
+    path("uploads/", resources.UploadListApi.as_view(), name="upload-list"),
+    path("uploads/<uuid:upload_id>/", resources.UploadDetailApi.as_view(), name="upload-detail"),
+    path("uploads/<uuid:upload_id>/download/", resources.UploadDownloadApi.as_view(), name="upload-download"),
     # Jobs
-    path("jobs/", views.JobListApi.as_view(), name="job-list"),
-    path("jobs/batch/", views.JobBatchApi.as_view(), name="job-batch"),
-    path("jobs/zip/", views.JobZipApi.as_view(), name="job-zip"),
-    path("jobs/<uuid:job_id>/", views.JobDetailApi.as_view(), name="job-detail"),
-    path("jobs/<uuid:job_id>/cancel/", views.JobCancelApi.as_view(), name="job-cancel"),
-    path("jobs/<uuid:job_id>/rerun/", views.JobRerunApi.as_view(), name="job-rerun"),
-    path("jobs/<uuid:job_id>/download/", views.JobDownloadApi.as_view(), name="job-download"),
-    path("jobs/<uuid:job_id>/thumbnail/", views.JobThumbnailApi.as_view(), name="job-thumbnail"),
-    path("jobs/<uuid:job_id>/palette/", views.JobPaletteApi.as_view(), name="job-palette"),
+    path("jobs/", resources.JobListApi.as_view(), name="job-list"),
+    path("jobs/batch/", resources.JobBatchApi.as_view(), name="job-batch"),
+    path("jobs/zip/", resources.JobZipApi.as_view(), name="job-zip"),
+    path("jobs/<uuid:job_id>/", resources.JobDetailApi.as_view(), name="job-detail"),
+    path("jobs/<uuid:job_id>/cancel/", resources.JobCancelApi.as_view(), name="job-cancel"),
+    path("jobs/<uuid:job_id>/rerun/", resources.JobRerunApi.as_view(), name="job-rerun"),
+    path("jobs/<uuid:job_id>/download/", resources.JobDownloadApi.as_view(), name="job-download"),
+    path("jobs/<uuid:job_id>/thumbnail/", resources.JobThumbnailApi.as_view(), name="job-thumbnail"),
+    path("jobs/<uuid:job_id>/palette/", resources.JobPaletteApi.as_view(), name="job-palette"),
     re_path(
         r"^jobs/(?P<job_id>[0-9a-fA-F-]{36})/palette\.(?P<format>json|css|gpl)$",
-        _without_schema(views.JobPaletteApi).as_view(),
+        _without_schema(resources.JobPaletteApi).as_view(),
         name="job-palette-format",
     ),
     # Classic endpoints
-    *classic("health", views.HealthApi, "health"),
-    *classic("upload", views.ClassicUploadApi, "classic-upload"),
-    *classic("compress", views.ClassicCompressApi, "classic-compress"),
-    *classic("compress-advanced", views.ClassicCompressAdvancedApi, "classic-compress-advanced"),
-    *classic("compress-direct", views.ClassicCompressDirectApi, "classic-compress-direct"),
-    *classic("presets", views.ClassicPresetsApi, "classic-presets"),
-    *classic("resize-modes", views.ClassicResizeModesApi, "classic-resize-modes"),
-    *classic("dimension-presets", views.ClassicDimensionPresetsApi, "classic-dimension-presets"),
-    path("download/<uuid:job_id>", views.ClassicDownloadApi.as_view(), name="classic-download"),
-    path("download/<uuid:job_id>/", _without_schema(views.ClassicDownloadApi).as_view(), name="classic-download-slash"),
+    *classic_paths("health", health.HealthApi, "health"),
+    *classic_paths("upload", classic.ClassicUploadApi, "classic-upload"),
+    *classic_paths("compress", classic.ClassicCompressApi, "classic-compress"),
+    *classic_paths("compress-advanced", classic.ClassicCompressAdvancedApi, "classic-compress-advanced"),
+    *classic_paths("compress-direct", classic.ClassicCompressDirectApi, "classic-compress-direct"),
+    *classic_paths("presets", classic.ClassicPresetsApi, "classic-presets"),
+    *classic_paths("resize-modes", classic.ClassicResizeModesApi, "classic-resize-modes"),
+    *classic_paths("dimension-presets", classic.ClassicDimensionPresetsApi, "classic-dimension-presets"),
+    path("download/<uuid:job_id>", classic.ClassicDownloadApi.as_view(), name="classic-download"),
+    path("download/<uuid:job_id>/", _without_schema(classic.ClassicDownloadApi).as_view(), name="classic-download-slash"),
     # Schema and docs (public; Swagger UI served from drf-spectacular-sidecar, no CDN. Redoc is left
     # out: its template loads Google Fonts)
     path("schema/", SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[]), name="schema"),

@@ -9,7 +9,7 @@ import uuid
 import pytest
 from django.db import InterfaceError, OperationalError
 
-from api import views
+from compression import selectors, services
 from compression.middleware import DATABASE_UNAVAILABLE_MESSAGE
 
 
@@ -25,7 +25,7 @@ def _raise(exc):
     InterfaceError("connection already closed"),
 ])
 def test_job_list_answers_503_json_while_the_database_is_down(alice_api, monkeypatch, error):
-    monkeypatch.setattr(views.selectors, "job_list_for_user", _raise(error))
+    monkeypatch.setattr(selectors, "job_list_for_user", _raise(error))
     response = alice_api.get("/api/jobs/")
     assert response.status_code == 503
     assert response["Retry-After"] == "5"
@@ -33,14 +33,14 @@ def test_job_list_answers_503_json_while_the_database_is_down(alice_api, monkeyp
 
 
 def test_job_creation_answers_503_while_the_database_is_down(alice_api, monkeypatch, small_photo):
-    monkeypatch.setattr(views.services, "job_create_from_file", _raise(OperationalError("the database system is shutting down")))
+    monkeypatch.setattr(services, "job_create_from_file", _raise(OperationalError("the database system is shutting down")))
     response = alice_api.post("/api/jobs/", {"file": small_photo(), "n_colors": 4}, format="multipart")
     assert response.status_code == 503
     assert response.json()["detail"] == DATABASE_UNAVAILABLE_MESSAGE
 
 
 def test_classic_endpoints_keep_their_error_shape(alice_api, monkeypatch):
-    monkeypatch.setattr(views.selectors, "job_get_for_user", _raise(OperationalError("server closed the connection")))
+    monkeypatch.setattr(selectors, "job_get_for_user", _raise(OperationalError("server closed the connection")))
     response = alice_api.get(f"/api/download/{uuid.uuid4()}")
     assert response.status_code == 503
     assert response["Retry-After"] == "5"
@@ -51,6 +51,6 @@ def test_other_database_errors_are_still_bugs(alice_api, monkeypatch):
     """Only "cannot reach the database" is temporary; e.g. a ProgrammingError stays a 500."""
     from django.db import ProgrammingError
 
-    monkeypatch.setattr(views.selectors, "job_list_for_user", _raise(ProgrammingError("no such column")))
+    monkeypatch.setattr(selectors, "job_list_for_user", _raise(ProgrammingError("no such column")))
     alice_api.raise_request_exception = False
     assert alice_api.get("/api/jobs/").status_code == 500

@@ -263,17 +263,17 @@ def test_health_hides_internal_error_text(settings, tmp_path, caplog):
 
 
 def test_health_probes_storage_at_most_once_per_few_seconds(settings, monkeypatch):
-    from api import views
+    from compression import health
 
     probes = []
-    original = views._check_storage
-    monkeypatch.setattr(views, "_check_storage", lambda: probes.append(1) or original())
-    monkeypatch.setattr(views, "_storage_probe_cache", {})
+    original = health.check_storage
+    monkeypatch.setattr(health, "check_storage", lambda: probes.append(1) or original())
+    monkeypatch.setattr(health, "_storage_probe_cache", {})
     first = Client().get("/api/health").json()["checks"]["storage"]
     second = Client().get("/api/health").json()["checks"]["storage"]
     assert len(probes) == 1
     assert first["ok"] and second["ok"] and second["cached"] is True
-    monkeypatch.setattr(views, "HEALTH_STORAGE_CACHE_SECONDS", 0)
+    monkeypatch.setattr(health, "HEALTH_STORAGE_CACHE_SECONDS", 0)
     Client().get("/api/health")
     assert len(probes) == 2
 
