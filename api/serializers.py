@@ -1,22 +1,23 @@
 """Request and response serializers. Module level, uniquely named (they become schema components)."""
 
 import json
-import re
 
 from django.conf import settings
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from compression.engine.presets import COLOR_SPACES, MAX_COLORS, MIN_COLORS, OUTPUT_FORMATS, RESIZE_MODE_KEYS
+from compression.engine import BOUNDS, InvalidOptions, parse_hex_colour
+from compression.engine.presets import COLOR_SPACES, OUTPUT_FORMATS, RESIZE_MODE_KEYS
 
-# Bounds the API enforces before the engine sees the options ("absurd" values are a 400 here).
-MAX_DIMENSION = 20_000
-MAX_ITER = 1_000
-MAX_SEED = 2**32 - 1
-MAX_SCALE_PERCENT = 1_000.0
-MAX_TARGET_SIZE_BYTES = 1024**3
-HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+def bounded(name: str, **kwargs) -> serializers.Field:
+    """A number field whose range and message are the engine's (compression.engine.BOUNDS)."""
+    bound = BOUNDS[name]
+    field_class = serializers.IntegerField if bound.integer else serializers.FloatField
+    message = bound.message.replace("%", "%%")  # the messages are %-formatted with the limit
+    messages = {key: message for key in ("invalid", "min_value", "max_value", "max_string_length")}
+    return field_class(min_value=bound.minimum, max_value=bound.maximum, error_messages=messages, **kwargs)
 
 
 def _absolute(request, name: str, *args) -> str:
@@ -29,10 +30,10 @@ def _absolute(request, name: str, *args) -> str:
 
 
 class CropBoxSerializer(serializers.Serializer):
-    x = serializers.IntegerField(min_value=0, max_value=MAX_DIMENSION)
-    y = serializers.IntegerField(min_value=0, max_value=MAX_DIMENSION)
-    width = serializers.IntegerField(min_value=1, max_value=MAX_DIMENSION)
-    height = serializers.IntegerField(min_value=1, max_value=MAX_DIMENSION)
+    x = bounded("crop_x")
+    y = bounded("crop_y")
+    width = bounded("crop_width")
+    height = bounded("crop_height")
 
 
 @extend_schema_field(CropBoxSerializer)
@@ -65,55 +66,46 @@ class CropBoxField(serializers.Field):
 class JobOptionsSerializer(serializers.Serializer):
     """Every engine option. All optional: a missing one takes the platform default."""
 
-    n_colors = serializers.IntegerField(
-        required=False, min_value=MIN_COLORS, max_value=MAX_COLORS,
-        help_text=f"K, the number of palette colours ({MIN_COLORS}-{MAX_COLORS}); the upper bound of a target search.",
+    n_colors = bounded(
+        "n_colors", required=False,
+        help_text="K, the number of palette colours; the upper bound of a target search.",
     )
     color_space = serializers.ChoiceField(choices=COLOR_SPACES, required=False, help_text="Where K-Means measures distances.")
-    dither = serializers.FloatField(required=False, min_value=0.0, max_value=1.0, help_text="Floyd-Steinberg strength, 0 (off) to 1.")
-    max_iter = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ITER, help_text="Most Lloyd iterations.")
-    seed = serializers.IntegerField(required=False, min_value=0, max_value=MAX_SEED, help_text="Random seed (reproducible results).")
+    dither = bounded("dither", required=False, help_text="Floyd-Steinberg strength, 0 (off) to 1.")
+    max_iter = bounded("max_iter", required=False, help_text="Most Lloyd iterations.")
+    seed = bounded("seed", required=False, help_text="Random seed (reproducible results).")
     resize_mode = serializers.ChoiceField(
         choices=[("", "none"), *[(key, key) for key in RESIZE_MODE_KEYS]], required=False, allow_blank=True,
         help_text="fit, fill, stretch or crop to width x height; empty keeps the aspect ratio with width and/or height.",
     )
-    width = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=MAX_DIMENSION)
-    height = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=MAX_DIMENSION)
-    scale_percent = serializers.FloatField(required=False, allow_null=True, min_value=1.0, max_value=MAX_SCALE_PERCENT)
+    width = bounded("width", required=False, allow_null=True)
+    height = bounded("height", required=False, allow_null=True)
+    scale_percent = bounded("scale_percent", required=False, allow_null=True)
     crop = CropBoxField(required=False, allow_null=True, help_text="Crop box in pixels of the (orientation-corrected) original, applied first.")
     allow_upscale = serializers.BooleanField(required=False, help_text="Let resize enlarge the image.")
     background = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=7, help_text="#rrggbb padding colour for fit.")
-    target_size_kb = serializers.FloatField(
-        required=False, allow_null=True, min_value=0.1, max_value=MAX_TARGET_SIZE_BYTES / 1024,
+    target_size_kb = bounded(
+        "target_size_kb", required=False, allow_null=True,
         help_text="Search the K that fits this many kilobytes (1 KB = 1024 bytes).",
     )
-    target_size_bytes = serializers.IntegerField(required=False, allow_null=True, min_value=100, max_value=MAX_TARGET_SIZE_BYTES)
-    target_psnr = serializers.FloatField(required=False, allow_null=True, min_value=1.0, max_value=100.0, help_text="Search the smallest K reaching this PSNR (dB).")
-    target_ssim = serializers.FloatField(required=False, allow_null=True, min_value=0.0, max_value=1.0, help_text="Search the smallest K reaching this SSIM.")
+    target_size_bytes = bounded("target_size_bytes", required=False, allow_null=True)
+    target_psnr = bounded("target_psnr", required=False, allow_null=True, help_text="Search the smallest K reaching this PSNR (dB).")
+    target_ssim = bounded("target_ssim", required=False, allow_null=True, help_text="Search the smallest K reaching this SSIM.")
     output_format = serializers.ChoiceField(choices=OUTPUT_FORMATS, required=False)
-    png_optimize_level = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=6, help_text="oxipng level 0-6 (PNG only).")
+    png_optimize_level = bounded("png_optimize_level", required=False, allow_null=True, help_text="oxipng level (PNG only).")
 
     def validate_background(self, value):
         if value in (None, ""):
             return None
-        if not HEX_COLOUR.match(value):
-            raise serializers.ValidationError('Expected a colour like "#1a2b3c".')
-        return value.lower()
+        try:
+            return "#" + bytes(parse_hex_colour(value)).hex()
+        except InvalidOptions as exc:
+            raise serializers.ValidationError(str(exc)) from exc
 
     def validate(self, attrs):
-        errors = {}
+        # The only rule of the API's own fields; every other combination is the engine's to refuse.
         if attrs.get("target_size_kb") is not None and attrs.get("target_size_bytes") is not None:
-            errors["target_size_kb"] = "Give target_size_kb or target_size_bytes, not both."
-        targets = [name for name in ("target_size_kb", "target_size_bytes", "target_psnr", "target_ssim") if attrs.get(name) is not None]
-        if len(targets) > 1 and "target_size_kb" not in errors:
-            errors[targets[1]] = f"Only one target at a time: {', '.join(targets)} were given."
-        if attrs.get("resize_mode") and (not attrs.get("width") or not attrs.get("height")):
-            errors["resize_mode"] = f"resize_mode={attrs['resize_mode']!r} needs both width and height."
-        width, height = attrs.get("width"), attrs.get("height")
-        if width and height and width * height > settings.MAX_IMAGE_PIXELS:
-            errors["width"] = f"{width}x{height} is more than the {settings.MAX_IMAGE_PIXELS:,} pixels allowed."
-        if errors:
-            raise serializers.ValidationError(errors)
+            raise serializers.ValidationError({"target_size_kb": "Give target_size_kb or target_size_bytes, not both."})
         return attrs
 
 
@@ -493,8 +485,8 @@ class ClassicUploadResponseSerializer(serializers.Serializer):
 
 
 class ClassicCompressOptionsSerializer(serializers.Serializer):
-    n_colors = serializers.IntegerField(required=False, default=16, min_value=MIN_COLORS, max_value=MAX_COLORS)
-    max_iters = serializers.IntegerField(required=False, default=100, min_value=1, max_value=MAX_ITER)
+    n_colors = bounded("n_colors", required=False, default=16)
+    max_iters = bounded("max_iter", required=False, default=100)
 
 
 class ClassicCompressRequestSerializer(ClassicCompressOptionsSerializer):
@@ -502,19 +494,11 @@ class ClassicCompressRequestSerializer(ClassicCompressOptionsSerializer):
 
 
 class ClassicAdvancedOptionsSerializer(ClassicCompressOptionsSerializer):
-    target_width = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=MAX_DIMENSION)
-    target_height = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=MAX_DIMENSION)
+    target_width = bounded("width", required=False, allow_null=True)
+    target_height = bounded("height", required=False, allow_null=True)
     resize_mode = serializers.ChoiceField(choices=[("", "none"), *[(key, key) for key in RESIZE_MODE_KEYS]], required=False, allow_blank=True)
-    target_size_kb = serializers.FloatField(required=False, allow_null=True, min_value=0.1, max_value=MAX_TARGET_SIZE_BYTES / 1024)
+    target_size_kb = bounded("target_size_kb", required=False, allow_null=True)
     crop_data = CropBoxField(required=False, allow_null=True)
-
-    def validate(self, attrs):
-        width, height = attrs.get("target_width"), attrs.get("target_height")
-        if attrs.get("resize_mode") and (not width or not height):
-            raise serializers.ValidationError({"resize_mode": "resize_mode needs both target_width and target_height."})
-        if width and height and width * height > settings.MAX_IMAGE_PIXELS:
-            raise serializers.ValidationError({"target_width": f"{width}x{height} is more than the {settings.MAX_IMAGE_PIXELS:,} pixels allowed."})
-        return attrs
 
 
 class ClassicCompressAdvancedRequestSerializer(ClassicAdvancedOptionsSerializer):

@@ -2,21 +2,29 @@
 
 from django import forms
 
-from compression.engine.presets import (
-    COLOR_SPACES,
-    COMPRESSION_PRESETS,
-    DIMENSION_PRESETS,
-    MAX_COLORS,
-    MIN_COLORS,
-    OUTPUT_FORMATS,
-    RESIZE_MODES,
-)
+from compression.engine import BOUNDS
+from compression.engine.presets import COLOR_SPACES, COMPRESSION_PRESETS, DIMENSION_PRESETS, OUTPUT_FORMATS, RESIZE_MODES
 
-MAX_DIMENSION = 20_000
 COLOR_SPACE_LABELS = {"rgb": "RGB", "oklab": "Perceptual (OKLab)"}
 FORMAT_LABELS = {"png": "PNG", "webp": "WebP", "gif": "GIF"}
 TARGET_CHOICES = [("none", "None"), ("size", "File size"), ("quality", "Quality")]
 QUALITY_METRICS = [("psnr", "PSNR (dB)"), ("ssim", "SSIM (0–1)")]
+
+
+def bounded(name: str, *, scale: float = 1, **kwargs) -> forms.Field:
+    """A number field whose range and message are the engine's (compression.engine.BOUNDS).
+
+    `scale` shows the option in other units (dithering as a percentage of the engine's 0-1).
+    """
+    bound = BOUNDS[name]
+    integer = bound.integer or scale != 1
+    field_class = forms.IntegerField if integer else forms.FloatField
+    message = bound.message.replace("%", "%%")  # Django %-formats the messages with the limit
+    maximum = None if bound.maximum is None else bound.maximum * scale
+    return field_class(
+        min_value=bound.minimum * scale, max_value=maximum,
+        error_messages={key: message for key in ("invalid", "min_value", "max_value")}, **kwargs,
+    )
 
 
 class JobOptionsForm(forms.Form):
@@ -25,11 +33,11 @@ class JobOptionsForm(forms.Form):
     preset = forms.ChoiceField(
         required=False, choices=[("", "Custom")] + [(p.key, p.name) for p in COMPRESSION_PRESETS]
     )
-    n_colors = forms.IntegerField(label="Colours (K)", min_value=MIN_COLORS, max_value=MAX_COLORS, initial=16)
+    n_colors = bounded("n_colors", label="Colours (K)", initial=16)
     color_space = forms.ChoiceField(
         choices=[(c, COLOR_SPACE_LABELS.get(c, c)) for c in COLOR_SPACES], initial="rgb", required=False
     )
-    dither = forms.IntegerField(label="Dithering (%)", min_value=0, max_value=100, initial=0, required=False)
+    dither = bounded("dither", scale=100, label="Dithering (%)", initial=0, required=False)
     output_format = forms.ChoiceField(
         choices=[(f, FORMAT_LABELS.get(f, f)) for f in OUTPUT_FORMATS], initial="png", required=False
     )
@@ -40,16 +48,16 @@ class JobOptionsForm(forms.Form):
         required=False,
         choices=[("", "Custom")] + [(p.key, f"{p.name} ({p.width}×{p.height})") for p in DIMENSION_PRESETS],
     )
-    width = forms.IntegerField(required=False, min_value=1, max_value=MAX_DIMENSION)
-    height = forms.IntegerField(required=False, min_value=1, max_value=MAX_DIMENSION)
-    crop_x = forms.IntegerField(required=False, min_value=0)
-    crop_y = forms.IntegerField(required=False, min_value=0)
-    crop_width = forms.IntegerField(required=False, min_value=1)
-    crop_height = forms.IntegerField(required=False, min_value=1)
+    width = bounded("width", required=False)
+    height = bounded("height", required=False)
+    crop_x = bounded("crop_x", required=False)
+    crop_y = bounded("crop_y", required=False)
+    crop_width = bounded("crop_width", required=False)
+    crop_height = bounded("crop_height", required=False)
     target = forms.ChoiceField(choices=TARGET_CHOICES, initial="none", required=False)
-    target_size_kb = forms.IntegerField(label="Target size (KB)", required=False, min_value=1, max_value=100_000)
+    target_size_kb = bounded("target_size_kb", label="Target size (KB)", required=False)
     quality_metric = forms.ChoiceField(choices=QUALITY_METRICS, initial="psnr", required=False)
-    target_quality = forms.FloatField(label="Target quality", required=False, min_value=0)
+    target_quality = forms.FloatField(label="Target quality", required=False)
 
     def clean(self):
         cleaned = super().clean()
@@ -69,12 +77,11 @@ class JobOptionsForm(forms.Form):
             self.add_error("target_size_kb", "Enter the target size in KB, or choose no target.")
         if target == "quality":
             metric, value = cleaned.get("quality_metric") or "psnr", cleaned.get("target_quality")
+            bound = BOUNDS[f"target_{metric}"]
             if value is None:
                 self.add_error("target_quality", "Enter the target quality, or choose no target.")
-            elif metric == "ssim" and not 0 < value <= 1:
-                self.add_error("target_quality", "A target SSIM is between 0 and 1, e.g. 0.95.")
-            elif metric == "psnr" and not 10 <= value <= 80:
-                self.add_error("target_quality", "A target PSNR is between 10 and 80 dB, e.g. 35.")
+            elif not bound.contains(value):
+                self.add_error("target_quality", bound.message)
         return cleaned
 
     def to_options(self) -> dict:
@@ -94,7 +101,7 @@ class JobOptionsForm(forms.Form):
             "crop_y": (data.get("crop_y") or 0) if has_crop else None,
             "crop_width": data.get("crop_width") if has_crop else None,
             "crop_height": data.get("crop_height") if has_crop else None,
-            "target_size_bytes": data["target_size_kb"] * 1024 if target == "size" else None,
+            "target_size_bytes": round(data["target_size_kb"] * 1024) if target == "size" else None,
             "target_psnr": data.get("target_quality") if target == "quality" and metric == "psnr" else None,
             "target_ssim": data.get("target_quality") if target == "quality" and metric == "ssim" else None,
         }

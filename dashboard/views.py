@@ -11,6 +11,7 @@ import hashlib
 import json
 import logging
 import uuid
+from dataclasses import asdict
 
 from django.conf import settings
 from django.contrib import messages
@@ -27,6 +28,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from compression import selectors, services
 from compression.downloads import content_type_for, download_filename, file_response, job_download_filename
+from compression.engine import BOUNDS
 from compression.engine.errors import EngineError
 from compression.engine.presets import COMPRESSION_PRESETS, DIMENSION_PRESETS, RESIZE_MODES
 from compression.errors import CompressionError, http_status
@@ -127,6 +129,8 @@ def dashboard(request):
             "resize_modes": RESIZE_MODES,
             "max_upload_bytes": settings.MAX_UPLOAD_BYTES,
             "max_image_pixels": settings.MAX_IMAGE_PIXELS,
+            "bounds": BOUNDS,
+            "bounds_json": json.dumps({name: asdict(bound) | {"message": bound.message} for name, bound in BOUNDS.items()}),
         },
     )
 

@@ -8,6 +8,7 @@
   document.addEventListener("DOMContentLoaded", function () {
     var form = document.getElementById("upload-form");
     if (!form) return;
+    var BOUNDS = JSON.parse(form.dataset.bounds);  // the engine's bounds and messages (compression.engine.BOUNDS)
     var el = function (id) { return document.getElementById(id); };
     var maxBytes = Number(form.getAttribute("data-max-bytes"));
     var fileInput = el("file-input");
@@ -93,7 +94,7 @@
     kRange.addEventListener("input", function () { kNumber.value = kRange.value; presetForK(kRange.value); });
     kNumber.addEventListener("input", function () {
       var k = Number(kNumber.value);
-      if (Number.isInteger(k) && k >= 2 && k <= 256) kRange.value = k;
+      if (Number.isInteger(k) && k >= BOUNDS.n_colors.minimum && k <= BOUNDS.n_colors.maximum) kRange.value = k;
       presetForK(kNumber.value);
     });
     form.querySelectorAll('input[name="preset"]').forEach(function (radio) {
@@ -172,23 +173,27 @@
     function validate() {
       var problems = [];
       function bad(input, message) { problems.push({ input: input, message: message }); }
+      function outside(name, value) {
+        var b = BOUNDS[name];
+        return !Number.isFinite(value) || (b.integer && !Number.isInteger(value)) || value < b.minimum || (b.maximum !== null && value > b.maximum);
+      }
       var k = Number(kNumber.value);
-      if (kNumber.value === "" || !Number.isInteger(k) || k < 2 || k > 256) bad(kNumber, "Colours (K) must be a whole number from 2 to 256.");
+      if (kNumber.value === "" || outside("n_colors", k)) bad(kNumber, BOUNDS.n_colors.message);
       var w = width.value === "" ? null : Number(width.value), h = height.value === "" ? null : Number(height.value);
-      [[width, w], [height, h]].forEach(function (pair) {
-        if (pair[1] !== null && (!Number.isInteger(pair[1]) || pair[1] < 1 || pair[1] > 20000)) bad(pair[0], pair[0].labels[0].textContent + " must be a whole number of pixels from 1 to 20000.");
+      [[width, w, "width"], [height, h, "height"]].forEach(function (triple) {
+        if (triple[1] !== null && outside(triple[2], triple[1])) bad(triple[0], BOUNDS[triple[2]].message);
       });
       if (mode.value && (w === null || h === null)) bad(w === null ? width : height, "Resize mode “" + mode.value + "” needs both a width and a height (one alone, with resize mode “None”, scales keeping the aspect ratio).");
       if (!mode.value && w !== null && h !== null) bad(mode, "With both a width and a height, choose how to resize: fit, fill, stretch or crop.");
       var target = form.querySelector('input[name="target"]:checked').value;
       if (target === "size") {
         var size = Number(el("id_target_size_kb").value);
-        if (!el("id_target_size_kb").value || !Number.isInteger(size) || size < 1) bad(el("id_target_size_kb"), "Enter the target size as a whole number of KB (at least 1).");
+        if (!el("id_target_size_kb").value) bad(el("id_target_size_kb"), "Enter the target size in KB, or choose no target.");
+        else if (outside("target_size_kb", size)) bad(el("id_target_size_kb"), BOUNDS.target_size_kb.message);
       } else if (target === "quality") {
         var metric = el("id_quality_metric").value, q = Number(el("id_target_quality").value);
         if (el("id_target_quality").value === "" || !Number.isFinite(q)) bad(el("id_target_quality"), "Enter the quality to reach, e.g. 35 (PSNR) or 0.95 (SSIM).");
-        else if (metric === "ssim" && !(q > 0 && q <= 1)) bad(el("id_target_quality"), "A target SSIM is between 0 and 1, e.g. 0.95.");
-        else if (metric === "psnr" && !(q >= 10 && q <= 80)) bad(el("id_target_quality"), "A target PSNR is between 10 and 80 dB, e.g. 35.");
+        else if (outside("target_" + metric, q)) bad(el("id_target_quality"), BOUNDS["target_" + metric].message);
       }
       if (cropEnabled.checked && crop.natural.width) {
         var r = crop.rect;

@@ -112,8 +112,9 @@
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       var error = document.getElementById("rerun-error");
-      var k = Number(form.elements.n_colors.value);
-      if (!Number.isInteger(k) || k < 2 || k > 256) { error.textContent = "K must be a whole number from 2 to 256."; return; }
+      var kInput = form.elements.n_colors, k = Number(kInput.value);
+      // The input carries the engine's bounds and message (min, max, data-message).
+      if (!Number.isInteger(k) || k < Number(kInput.min) || k > Number(kInput.max)) { error.textContent = kInput.getAttribute("data-message"); return; }
       KMC.request(form.action, { method: "POST", body: new FormData(form) })
         .then(function (data) {
           var row = self.add(data.job.html);

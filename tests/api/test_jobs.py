@@ -105,7 +105,7 @@ def test_single_options_produce_a_result(alice_api, alice_upload, extra):
     ({"seed": -1}, "seed"),
     ({"max_iter": 0}, "max_iter"),
     ({"png_optimize_level": 9}, "png_optimize_level"),
-    ({"width": 20000, "height": 20000}, "width"),
+    ({"width": 20000, "height": 20000, "allow_upscale": True}, "width"),
 ])
 def test_bad_options_are_400_with_field_errors_and_no_job(alice_api, alice_upload, data, field):
     response = _create(alice_api, upload_id=alice_upload["id"], **data)

@@ -167,7 +167,7 @@ def test_upload_with_resize_and_crop(alice_client, run_jobs):
 @pytest.mark.parametrize(
     "data, message",
     [
-        ({"n_colors": "1"}, "greater than or equal to 2"),
+        ({"n_colors": "1"}, "K (the number of colours) must be a whole number from 2 to 256"),
         ({"n_colors": "8", "resize_mode": "fill", "width": "100"}, "needs both a width and a height"),
         ({"n_colors": "8", "width": "100", "height": "100"}, "choose how to resize"),
         ({"n_colors": "8", "target": "size"}, "target size"),
