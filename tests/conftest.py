@@ -50,6 +50,28 @@ def _test_settings(settings, tmp_path):
 
 
 @pytest.fixture
+def alice_api(alice):
+    """alice's API client (a token of hers)."""
+    from tests.helpers import token_client
+
+    return token_client(alice)
+
+
+@pytest.fixture
+def bob_api(bob):
+    from tests.helpers import token_client
+
+    return token_client(bob)
+
+
+@pytest.fixture
+def anon_api():
+    from rest_framework.test import APIClient
+
+    return APIClient()
+
+
+@pytest.fixture
 def alice(django_user_model):
     return django_user_model.objects.create_user("alice", "alice@example.com", PASSWORD)
 

@@ -1,20 +1,9 @@
-"""API fixtures: small images (fast tests), token-authenticated clients, a clean throttle cache."""
+"""API fixtures: small real photos (fast tests) and alice's upload and job made through the API."""
 
 import io
 
 import pytest
-from django.core.cache import cache
 from PIL import Image
-from rest_framework.test import APIClient
-
-from accounts.tokens import token_create
-
-
-@pytest.fixture(autouse=True)
-def _clear_throttle_cache():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture(scope="session")
@@ -56,35 +45,6 @@ def other_photo():
 
 
 @pytest.fixture
-def alice_token(alice) -> str:
-    return token_create(user=alice, name="tests").key
-
-
-@pytest.fixture
-def bob_token(bob) -> str:
-    return token_create(user=bob, name="tests").key
-
-
-@pytest.fixture
-def alice_api(alice_token) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {alice_token}")
-    return client
-
-
-@pytest.fixture
-def bob_api(bob_token) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {bob_token}")
-    return client
-
-
-@pytest.fixture
-def anon_api() -> APIClient:
-    return APIClient()
-
-
-@pytest.fixture
 def alice_upload(alice_api, small_photo):
     response = alice_api.post("/api/uploads/", {"file": small_photo()}, format="multipart")
     assert response.status_code == 201, response.content
@@ -98,44 +58,3 @@ def alice_job(alice_api, alice_upload):
     job = response.json()
     assert job["status"] == "succeeded", job
     return job
-
-
-class Fetched:
-    """A downloaded file, whether Django streamed it or redirected to the object store."""
-
-    def __init__(self, status_code: int, headers, content: bytes, redirected: bool):
-        self.status_code, self.headers, self.content, self.redirected = status_code, headers, content, redirected
-
-    def __getitem__(self, name):
-        return self.headers[name]
-
-
-def fetch(client, url: str, **extra) -> Fetched:
-    """GET a download URL through the API client; follow a redirect to a presigned URL (S3)."""
-    import requests
-
-    response = client.get(url, **extra)
-    if response.status_code in (301, 302) and response["Location"].startswith(("http://", "https://")):
-        stored = requests.get(response["Location"], timeout=30)
-        return Fetched(stored.status_code, stored.headers, stored.content, True)
-    if response.status_code != 200:
-        return Fetched(response.status_code, response.headers, response.content, False)
-    content = b"".join(response.streaming_content) if response.streaming else response.content
-    return Fetched(response.status_code, response.headers, content, False)
-
-
-def stored_names(prefix: str = "") -> list[str]:
-    """Every file name in the default storage under prefix (local or S3)."""
-    from django.core.files.storage import default_storage
-
-    def walk(path):
-        try:
-            dirs, files = default_storage.listdir(path)
-        except FileNotFoundError:
-            return
-        for name in files:
-            yield f"{path}/{name}" if path else name
-        for name in dirs:
-            yield from walk(f"{path}/{name}" if path else name)
-
-    return list(walk(prefix.rstrip("/")))

@@ -90,7 +90,7 @@ def test_invalid_and_malformed_tokens_are_401(anon_api):
         assert anon_api.get("/api/jobs/").status_code == 401, header
 
 
-def test_list_create_and_revoke_tokens(alice_api, alice_token):
+def test_list_create_and_revoke_tokens(alice_api):
     created = alice_api.post("/api/auth/tokens/", {"name": "laptop"}, format="json")
     assert created.status_code == 201
     body = created.json()
@@ -152,8 +152,8 @@ def test_session_auth_with_csrf_token_can_write(alice):
     assert response.status_code == 201
 
 
-def test_tokens_stop_at_the_per_user_limit_with_a_clear_400(settings, alice, alice_api, alice_token, anon_api):
-    settings.API_MAX_TOKENS_PER_USER = 2  # alice_token is the first
+def test_tokens_stop_at_the_per_user_limit_with_a_clear_400(settings, alice, alice_api, anon_api):
+    settings.API_MAX_TOKENS_PER_USER = 2  # alice_api's token is the first
     assert alice_api.post("/api/auth/tokens/", {"name": "second"}, format="json").status_code == 201
     refused = alice_api.post("/api/auth/tokens/", {"name": "third"}, format="json")
     assert refused.status_code == 400

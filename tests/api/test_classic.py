@@ -11,7 +11,7 @@ from PIL import Image
 
 from compression.engine.presets import COMPRESSION_PRESETS, DIMENSION_PRESETS, RESIZE_MODES
 from compression.models import CompressionJob, Upload
-from tests.api.conftest import fetch, stored_names
+from tests.helpers import fetch, stored_names
 from tests.conftest import CORPUS
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -11,7 +11,7 @@ from PIL import Image
 
 from compression import services
 from compression.models import CompressionJob, Upload
-from tests.api.conftest import fetch, stored_names
+from tests.helpers import fetch, stored_names
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -9,7 +9,7 @@ from django.core.files.storage import default_storage
 from PIL import Image
 
 from compression.models import Upload
-from tests.api.conftest import fetch
+from tests.helpers import fetch
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from tests.conftest import PASSWORD
 
-from ..web.conftest import png_bytes
+from tests.helpers import png_bytes
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

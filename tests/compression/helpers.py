@@ -46,15 +46,6 @@ def make_big_photo(width: int = 4000, height: int = 3000) -> bytes:
     return buffer.getvalue()
 
 
-def stored_names(prefix: str = "users") -> list[str]:
-    """Every file under `prefix` in default_storage (works on the filesystem and on S3)."""
-    from django.core.files.storage import default_storage
-
-    from compression.services.files import walk as _walk
-
-    return sorted(_walk(default_storage, prefix))
-
-
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

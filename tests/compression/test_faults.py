@@ -19,8 +19,9 @@ from django.utils import timezone
 from compression import services
 from compression.middleware import DATABASE_UNAVAILABLE_MESSAGE, DatabaseUnavailableMiddleware
 from compression.models import CompressionJob, JobStatus
+from tests.helpers import stored_names
 
-from .helpers import make_png, start_worker, stored_names, wait_for
+from .helpers import make_png, start_worker, wait_for
 
 ADMIN_SHUTDOWN = "terminating connection due to administrator command"
 

@@ -8,8 +8,9 @@ from compression import services
 from compression.engine import InvalidOptions
 from compression.errors import JobNotCancellable, JobNotFinished, NotFound, QuotaExceeded
 from compression.models import CompressionJob, JobStatus
+from tests.helpers import stored_names
 
-from .helpers import make_png, stored_names
+from .helpers import make_png
 
 pytestmark = pytest.mark.django_db
 

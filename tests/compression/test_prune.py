@@ -6,8 +6,9 @@ from django.utils import timezone
 
 from compression import services
 from compression.models import CompressionJob, JobStatus, Upload
+from tests.helpers import stored_names
 
-from .helpers import make_png, stored_names
+from .helpers import make_png
 
 pytestmark = pytest.mark.django_db
 

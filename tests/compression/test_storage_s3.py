@@ -7,8 +7,9 @@ import pytest
 from accounts import services as account_services
 from compression import services
 from compression.models import JobStatus
+from tests.helpers import stored_names
 
-from .helpers import make_png, stored_names
+from .helpers import make_png
 
 pytestmark = pytest.mark.django_db
 

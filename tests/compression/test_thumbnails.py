@@ -12,7 +12,9 @@ from compression import services
 from compression.models import CompressionJob, JobStatus
 from tests.helpers import mean_abs_diff
 
-from .helpers import make_png, stored_names
+from tests.helpers import stored_names
+
+from .helpers import make_png
 
 pytestmark = pytest.mark.django_db
 

@@ -7,8 +7,9 @@ from accounts import services as account_services
 from compression import services
 from compression.errors import InvalidUpload, QuotaExceeded, UploadTooLarge
 from compression.models import Upload
+from tests.helpers import stored_names
 
-from .helpers import make_png, stored_names
+from .helpers import make_png
 
 pytestmark = pytest.mark.django_db
 

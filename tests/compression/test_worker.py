@@ -14,8 +14,9 @@ from django_tasks_db.models import DBTaskResult
 
 from compression import services
 from compression.models import CompressionJob, JobStatus
+from tests.helpers import stored_names
 
-from .helpers import REPO_ROOT, MotoServer, make_big_photo, make_png, needs_moto, start_worker, stored_names, wait_for
+from .helpers import REPO_ROOT, MotoServer, make_big_photo, make_png, needs_moto, start_worker, wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

@@ -16,7 +16,7 @@ import pytest
 
 from tests.conftest import CORPUS
 
-from .conftest import active_jobs, error_text, named, storage_files
+from tests.helpers import active_jobs, error_text, named, stored_names
 
 pytestmark = pytest.mark.django_db
 
@@ -68,7 +68,7 @@ def test_refused_cleanly(alice_api, settings, folder, name, path, field, extra):
     message = error_text(response)
     assert "Traceback" not in message
     assert elapsed < REFUSE_SECONDS, f"{name} took {elapsed:.2f}s to refuse"
-    assert storage_files() == []
+    assert stored_names() == []
     assert active_jobs() == 0
     from compression.models import CompressionJob, Upload
 
@@ -80,7 +80,7 @@ def test_html_page_is_refused_by_the_dashboard_upload_too(alice_client, settings
     response = alice_client.post("/dashboard/upload/", {"file": named(data, "html_named.jpg"), "n_colors": 4})
     assert response.status_code == 415  # as the API: a file we cannot decode
     assert "HTML" in error_text(response)
-    assert storage_files() == []
+    assert stored_names() == []
 
 
 @pytest.mark.parametrize("folder,name", VALID, ids=[n for _, n in VALID])
@@ -98,7 +98,7 @@ def test_valid_format_uploads_and_compresses(alice, alice_api, settings, folder,
     assert body["stats"]["final_dimensions"]["width"] <= 64
     assert active_jobs() == 0
     # The original, the result and its thumbnail, under alice's prefix, named by uuid (never the client name).
-    files = storage_files()
+    files = stored_names()
     assert len(files) == 3 and all(f.startswith(f"users/{alice.pk}/") for f in files), files
     stem = name.rsplit(".", 1)[0]
     assert not any(stem in f for f in files)

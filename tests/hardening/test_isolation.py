@@ -13,8 +13,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from compression import services
 from compression.models import CompressionJob, Upload
-
-from .conftest import png_bytes, token_client
+from tests.helpers import png_bytes, token_client
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ from PIL import Image
 
 from compression.models import CompressionJob, JobStatus
 
-from .conftest import png_bytes, png_file
+from tests.helpers import png_bytes, png_file
 
 pytestmark = pytest.mark.django_db
 
