@@ -7,7 +7,7 @@ BASE_PYTHON := $(shell (pyenv which python || $$HOME/.pyenv/bin/pyenv which pyth
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test venv native system-deps static bench hardening clean
+.PHONY: run test test-fast venv native system-deps static bench hardening clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@test -x $(PY) || { test -n "$(BASE_PYTHON)" || { echo "Python 3.13 not found: install it (pyenv install 3.13.0)"; exit 1; }; $(BASE_PYTHON) -m venv $(VENV); }
@@ -43,8 +43,15 @@ run: venv static .run/secret_key
 	SECRET_KEY_FILE=.run/secret_key $(PY) manage.py migrate --noinput
 	SECRET_KEY_FILE=.run/secret_key $(PY) manage.py serve --host $(HOST) --port $(PORT)
 
+# The import contracts of pyproject.toml (the layers of docs/platform-contract.md), then the suite.
 test: venv system-deps static
+	SECRET_KEY=insecure-test-key $(VENV)/bin/lint-imports
 	SECRET_KEY=insecure-test-key $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# The quick loop: the contracts and every test not marked slow, browser or worker.
+test-fast: venv static
+	SECRET_KEY=insecure-test-key $(VENV)/bin/lint-imports
+	SECRET_KEY=insecure-test-key $(VENV)/bin/pytest -m "not slow and not browser and not worker" $(PYTEST_ARGS)
 
 bench: venv system-deps
 	SECRET_KEY=insecure-bench-key $(PY) bench/bench_engine.py

@@ -5,8 +5,8 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from compression.services.files import delete_files, delete_prefix, user_file_names
 from compression.storage_names import user_prefix
+from compression.stored_files import delete_files, delete_prefix, user_file_names
 
 User = get_user_model()
 

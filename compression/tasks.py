@@ -3,7 +3,7 @@ transaction commits."""
 
 from django.tasks import task
 
-from compression.services.runner import job_run
+from compression.runner import job_run
 
 
 @task

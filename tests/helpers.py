@@ -129,7 +129,7 @@ def stored_names(prefix: str = "") -> list[str]:
     """Every file under `prefix` in default_storage (the filesystem or S3), sorted."""
     from django.core.files.storage import default_storage
 
-    from compression.services.files import walk
+    from compression.stored_files import walk
 
     if not prefix:
         try:

@@ -6,8 +6,8 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from compression.models import CompressionJob, JobStatus, Upload
+from compression.stored_files import delete_files, job_file_names, walk
 
-from .files import delete_files, job_file_names, walk
 from .jobs import job_delete
 from .uploads import upload_delete
 

@@ -6,11 +6,11 @@ from django.utils import timezone
 
 from compression.errors import JobNotCancellable, JobNotFinished, NotFound
 from compression.models import OPTION_DEFAULTS, CompressionJob, JobStatus, Upload
+from compression.runner import job_run
+from compression.stored_files import delete_files, job_file_names
 
-from .files import delete_files, job_file_names
 from .queue import enqueue_job
 from .quotas import check_job_quota, check_storage_quota, lock_user
-from .runner import job_run
 from .uploads import upload_get_or_create, upload_delete
 
 

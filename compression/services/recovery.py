@@ -9,9 +9,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from compression.models import CompressionJob, JobStatus
+from compression.runner import delete_leftover_result
 
 from .queue import enqueue_job, send_job_task
-from .runner import delete_leftover_result
 
 logger = logging.getLogger(__name__)
 

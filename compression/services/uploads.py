@@ -11,8 +11,8 @@ from django.template.defaultfilters import filesizeformat
 
 from compression.errors import InvalidUpload, UploadTooLarge
 from compression.models import Upload
+from compression.stored_files import delete_files, job_file_names
 
-from .files import delete_files, job_file_names
 from .quotas import check_storage_quota, lock_user
 
 

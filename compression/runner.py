@@ -17,8 +17,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from compression.models import CompressionJob, JobStatus
-
-from .files import delete_files
+from compression.stored_files import delete_files
 
 logger = logging.getLogger(__name__)
 

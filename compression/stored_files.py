@@ -1,4 +1,4 @@
-"""Stored files: the names a user's rows reference, deletion that never raises, walking a prefix."""
+"""Stored files of users and jobs: the names a user's rows reference, deletion that never raises, walking a prefix."""
 
 import logging
 
