@@ -1,0 +1,242 @@
+"""Decode untrusted bytes in a child process under a memory, CPU-time and wall-clock cap.
+
+Why a child process: the costly part of a decode happens inside C libraries (libtiff, libjpeg,
+libwebp, zlib) that allocate and compute on their own. Python cannot interrupt them or count their
+`malloc`s, and a thread cannot be killed. Only the kernel can bound them: `RLIMIT_AS` makes any
+allocation past the cap fail (Pillow then raises MemoryError or "out of memory"), `RLIMIT_CPU` sends
+SIGXCPU when the CPU time is used up, and the parent kills the child when the wall-clock time runs
+out. A breach fails that one decode with a clear error; the caller's process never holds the
+decode's memory (it receives only the final pixels), so it does not grow with a bomb.
+
+The child comes from multiprocessing's forkserver, not from `fork()` of the caller: the web and
+worker processes are multi-threaded (forking them can copy a lock held by another thread) and
+large (`RLIMIT_AS` bounds the whole address space, so it must start small). The forkserver is a
+fresh interpreter started once per calling process, with the engine's decoder imported, and forks
+a child per decode in a few milliseconds.
+
+There is no in-process path for small files: a few kilobytes can be the bomb (a 64x64 TIFF with a
+26752x26752 tile), and the child costs little next to a decode (docs/hardening.md, "Decoding
+under caps", measured by bench/hostile.py).
+
+The pixels come back through the pipe, in one `send_bytes`; shared memory was measured as no
+faster for 12 MP (same section).
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import resource
+import signal
+import time
+import traceback
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .decode import ImageInfo, decode, normalize_image, output_exif, probe, read_source, to_array
+from .errors import EngineError, ImageTooCostly, ImageTooLarge, InvalidImage, UnsupportedFormat
+from .prechecks import DecodeLimits, precheck
+
+_CONTEXT = multiprocessing.get_context("forkserver")
+# The forkserver imports the decoder (numpy, Pillow) and the caller's main module once, so a child
+# imports nothing after its fork (multiprocessing would otherwise re-run the main module in each).
+_CONTEXT.set_forkserver_preload(["__main__", __name__])
+_ERROR_KINDS = {kind.__name__: kind for kind in (InvalidImage, UnsupportedFormat, ImageTooLarge, ImageTooCostly)}
+CPU_HARD_LIMIT_GRACE_S = 1  # SIGKILL this long after SIGXCPU, should the child survive it
+CHILD_EXIT_WAIT_S = 5.0  # for a child that has sent its answer to exit
+
+
+@dataclass
+class CappedDecode:
+    """The first frame of an untrusted image, decoded and normalised under caps.
+
+    `pixels` are sRGB, EXIF orientation applied, shape (H, W, 3) when fully opaque else (H, W, 4),
+    uint8, writable and owned by the caller. The rest is what `compress` reports about its input.
+    """
+
+    pixels: np.ndarray
+    format: str  # Pillow's format name, e.g. "JPEG"
+    mode: str  # the mode Pillow decoded, e.g. "CMYK"
+    n_frames: int
+    input_bytes: int
+    exif: bytes | None  # the input's EXIF with the orientation reset, or None
+    warnings: list[str] = field(default_factory=list)
+    operations: list[str] = field(default_factory=list)
+
+
+def decode_capped(source: bytes | bytearray | memoryview, limits: DecodeLimits) -> CappedDecode:
+    """Pre-check, then decode and normalise `source` in a child process under `limits`.
+
+    Parameters
+    ----------
+    source : bytes-like or binary file object
+        The encoded image.
+    limits : DecodeLimits
+
+    Returns
+    -------
+    CappedDecode
+
+    Raises
+    ------
+    InvalidImage, UnsupportedFormat
+        As `decode.decode`, or the decoder died of a signal.
+    ImageTooLarge
+        More than `limits.max_pixels` pixels, or the decode needed more than `limits.memory_cap_mb`.
+    ImageTooCostly
+        Refused by `prechecks.precheck`, or the decode ran out of its CPU or wall-clock time.
+    """
+    data = read_source(source)
+    precheck(data, limits)
+    meta, pixels = _run_in_child(data, limits, want_pixels=True)
+    return CappedDecode(pixels=pixels, input_bytes=len(data), **meta)
+
+
+def probe_capped(source: bytes | bytearray | memoryview, limits: DecodeLimits) -> ImageInfo:
+    """`decode.probe` (format and displayed size, first frame decoded in full) under `limits`.
+
+    Pre-checks first, then decodes in a child process as `decode_capped` does; only the ImageInfo
+    comes back. Raises as `decode_capped`.
+    """
+    data = read_source(source)
+    precheck(data, limits)
+    info, _ = _run_in_child(data, limits, want_pixels=False)
+    return info
+
+
+# ------------------------------------------------------------------------------- the parent
+
+
+def _run_in_child(data: bytes, limits: DecodeLimits, *, want_pixels: bool):
+    parent_end, child_end = _CONTEXT.Pipe(duplex=True)
+    child = _CONTEXT.Process(target=_child_main, args=(child_end, limits, want_pixels), daemon=True)
+    child.start()
+    child_end.close()
+    try:
+        parent_end.send_bytes(data)
+        deadline = time.monotonic() + limits.wall_cap_s
+        answer = _receive(parent_end, child, deadline, limits)
+        if answer[0] == "error":
+            raise _rebuild_error(answer[1], answer[2], limits)
+        meta = answer[1]
+        if not want_pixels:
+            return meta, None
+        shape = meta.pop("shape")
+        pixels = np.empty(shape, dtype=np.uint8)
+        if not parent_end.poll(max(0.0, deadline - time.monotonic())):
+            raise _timeout_error(limits)
+        parent_end.recv_bytes_into(memoryview(pixels).cast("B"))  # into the array: no extra copy
+        return meta, pixels
+    except (EOFError, ConnectionError, BrokenPipeError):
+        raise _death_error(child, limits) from None
+    finally:
+        parent_end.close()
+        child.join(CHILD_EXIT_WAIT_S)
+        if child.is_alive():
+            child.kill()
+            child.join()
+        child.close()
+
+
+def _receive(conn, child, deadline: float, limits: DecodeLimits):
+    if not conn.poll(max(0.0, deadline - time.monotonic())):
+        child.kill()
+        raise _timeout_error(limits)
+    return conn.recv()
+
+
+def _timeout_error(limits: DecodeLimits) -> ImageTooCostly:
+    return ImageTooCostly(f"Decoding this image took longer than {limits.wall_cap_s:g} s; it was stopped.")
+
+
+def _death_error(child, limits: DecodeLimits) -> EngineError:
+    """The error for a child that died before answering, from how it died."""
+    child.join(CHILD_EXIT_WAIT_S)
+    code = child.exitcode
+    if code in (-signal.SIGXCPU, -signal.SIGKILL):
+        # SIGKILL: the CPU hard limit, or the kernel's OOM killer; both mean "too costly to decode".
+        return ImageTooCostly(
+            f"Decoding this image needed more than {limits.time_cap_s:g} s of CPU time "
+            f"(or more than {limits.memory_cap_mb:,} MB); it was stopped."
+        )
+    return InvalidImage(f"The image decoder failed on this file (exit {code}).")
+
+
+def _rebuild_error(kind: str, message: str, limits: DecodeLimits) -> Exception:
+    if kind == "memory":
+        return ImageTooLarge(
+            f"Decoding this image needs more than the {limits.memory_cap_mb:,} MB of memory allowed."
+        )
+    if kind in _ERROR_KINDS:
+        return _ERROR_KINDS[kind](message)
+    return RuntimeError(f"The decode child failed unexpectedly:\n{message}")
+
+
+# -------------------------------------------------------------------------------- the child
+
+
+def _apply_caps(limits: DecodeLimits) -> None:
+    address_space = limits.memory_cap_mb * (1 << 20)
+    resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
+    cpu = math.ceil(limits.time_cap_s)
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + CPU_HARD_LIMIT_GRACE_S))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a capped child killed by a signal dumps no core
+
+
+def _ran_out_of_memory(exc: BaseException) -> bool:
+    """MemoryError anywhere in the chain, or Pillow's "out of memory" decoder status."""
+    while exc is not None:
+        if isinstance(exc, MemoryError) or "out of memory" in str(exc).lower():
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def _child_main(conn, limits: DecodeLimits, want_pixels: bool) -> None:
+    """Decode the bytes received on `conn` under `limits`; answer ("ok", meta) [+ pixels] or
+    ("error", kind, message). Runs in the forkserver's child."""
+    try:
+        _apply_caps(limits)
+        data = conn.recv_bytes()
+        # What the cap leaves once this process (the interpreter, numpy, Pillow, the file) is counted.
+        budget = limits.memory_cap_mb * (1 << 20) - _address_space_bytes()
+        if want_pixels:
+            meta, pixels = _decode_to_pixels(data, limits.max_pixels, budget)
+        else:
+            meta, pixels = probe(data, max_pixels=limits.max_pixels, max_decode_bytes=budget), None
+        del data
+    except BaseException as exc:  # noqa: BLE001 - every failure is reported to the parent
+        if _ran_out_of_memory(exc):
+            conn.send(("error", "memory", ""))
+        elif isinstance(exc, EngineError):
+            conn.send(("error", type(exc).__name__, str(exc)))
+        else:
+            conn.send(("error", "bug", "".join(traceback.format_exception(exc))))
+        return
+    conn.send(("ok", meta))
+    if pixels is not None:
+        conn.send_bytes(memoryview(pixels).cast("B"))
+    conn.close()
+
+
+def _address_space_bytes() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[0]) * resource.getpagesize()
+
+
+def _decode_to_pixels(data: bytes, max_pixels: int, max_decode_bytes: int) -> tuple[dict, np.ndarray]:
+    decoded = decode(data, max_pixels=max_pixels, max_decode_bytes=max_decode_bytes)
+    image = normalize_image(decoded)
+    meta = {
+        "format": decoded.format,
+        "mode": decoded.mode,
+        "n_frames": decoded.n_frames,
+        "exif": output_exif(decoded),
+        "warnings": decoded.warnings,
+        "operations": decoded.operations,
+    }
+    del decoded
+    pixels = to_array(image)
+    meta["shape"] = pixels.shape
+    return meta, pixels
