@@ -184,10 +184,14 @@ def _apply_caps(limits: DecodeLimits) -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a capped child killed by a signal dumps no core
 
 
+# How Pillow words a decoder's failed allocation (IMAGING_CODEC_MEMORY is -9).
+_OUT_OF_MEMORY_TEXTS = ("out of memory", "decoder error -9")
+
+
 def _ran_out_of_memory(exc: BaseException) -> bool:
-    """MemoryError anywhere in the chain, or Pillow's "out of memory" decoder status."""
+    """MemoryError anywhere in the chain, or Pillow's out-of-memory decoder status."""
     while exc is not None:
-        if isinstance(exc, MemoryError) or "out of memory" in str(exc).lower():
+        if isinstance(exc, MemoryError) or any(text in str(exc).lower() for text in _OUT_OF_MEMORY_TEXTS):
             return True
         exc = exc.__cause__ or exc.__context__
     return False
