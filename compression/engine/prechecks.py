@@ -138,6 +138,8 @@ _TIFF_TYPE_BYTES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8,
 _TIFF_INT_FORMATS = {1: "B", 3: "H", 4: "I", 6: "b", 8: "h", 9: "i", 13: "I", 16: "Q", 17: "q", 18: "Q"}
 TAG_WIDTH, TAG_LENGTH, TAG_BITS, TAG_SAMPLES, TAG_ROWS_PER_STRIP = 256, 257, 258, 277, 278
 TAG_TILE_WIDTH, TAG_TILE_LENGTH = 322, 323
+TIFF_MAX_VALUES = 1024  # values read of one tag (BitsPerSample has one per sample)
+TIFF_MAX_BYTES_PER_PIXEL = 16  # four 32-bit samples: the most a page Pillow decodes can need
 _TIFF_SIZE_TAGS = {TAG_WIDTH, TAG_LENGTH, TAG_BITS, TAG_SAMPLES, TAG_ROWS_PER_STRIP, TAG_TILE_WIDTH, TAG_TILE_LENGTH}
 
 
@@ -174,7 +176,7 @@ class _TiffReader:
             kind = self._unpack("H", entry + 2)
             n_values = self._unpack("Q" if self.big else "I", entry + 4)
             fmt = _TIFF_INT_FORMATS.get(kind)
-            if fmt is None or n_values < 1 or n_values > 64:
+            if fmt is None or n_values < 1 or n_values > TIFF_MAX_VALUES:
                 continue  # not an integer tag we can size: the decoder judges it
             value_at = entry + (12 if self.big else 8)
             if n_values * _TIFF_TYPE_BYTES[kind] > self.inline_bytes:
@@ -195,19 +197,24 @@ def _check_tiff(data: bytes, limits: DecodeLimits) -> None:
 
 
 def _check_tiff_page(tags: dict[int, list[int]], page: int, limits: DecodeLimits) -> None:
-    """Refuse a page whose tile or strip decodes to more than max_tile_bytes and than the page."""
+    """Refuse a page whose one tile or strip decodes to more than max_tile_bytes and more than a
+    page of its size can need.
+
+    libtiff allocates a whole tile however small the page (a 64x64 page in 26752x26752 tiles), so
+    tiles are the usual bomb. Strips are clipped to the page, so a strip exceeds only through an
+    absurd sample layout (hundreds of samples per pixel), which is checked all the same.
+    """
     width, height = tags.get(TAG_WIDTH, [0])[0], tags.get(TAG_LENGTH, [0])[0]
-    samples = tags.get(TAG_SAMPLES, [1])[0]
-    bits = max(tags.get(TAG_BITS, [1]))
-    bytes_per_row_pixel = max(1, samples) * max(1, bits) / 8
-    page_bytes = width * height * bytes_per_row_pixel
-    allowed = max(limits.max_tile_bytes, page_bytes)
+    samples = max(1, tags.get(TAG_SAMPLES, [1])[0])
+    bits = max(1, *tags.get(TAG_BITS, [1]))
+    bytes_per_pixel = samples * bits / 8
+    allowed = max(limits.max_tile_bytes, width * height * TIFF_MAX_BYTES_PER_PIXEL)
     if TAG_TILE_WIDTH in tags and TAG_TILE_LENGTH in tags:
         tile_w, tile_h = tags[TAG_TILE_WIDTH][0], tags[TAG_TILE_LENGTH][0]
-        unit, unit_bytes = f"tiles of {tile_w}x{tile_h} pixels", tile_w * tile_h * bytes_per_row_pixel
+        unit, unit_bytes = f"tiles of {tile_w}x{tile_h} pixels", tile_w * tile_h * bytes_per_pixel
     else:
         rows = min(tags.get(TAG_ROWS_PER_STRIP, [height])[0], height)  # libtiff clips strips to the page
-        unit, unit_bytes = f"strips of {width}x{rows} pixels", width * rows * bytes_per_row_pixel
+        unit, unit_bytes = f"strips of {width}x{rows} pixels", width * rows * bytes_per_pixel
     if unit_bytes > allowed:
         raise ImageTooCostly(
             f"This TIFF stores page {page} ({width}x{height} pixels) in {unit}, {_size(int(unit_bytes))} "
