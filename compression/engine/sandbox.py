@@ -150,8 +150,8 @@ def _timeout_error(limits: DecodeLimits) -> ImageTooCostly:
     return ImageTooCostly(f"Decoding this image took longer than {limits.wall_cap_s:g} s; it was stopped.")
 
 
-def _death_error(child, limits: DecodeLimits) -> EngineError:
-    """The error for a child that died before answering, from how it died."""
+def _death_error(child, limits: DecodeLimits) -> Exception:
+    """The error for a child that ended before answering, from how it ended."""
     child.join(CHILD_EXIT_WAIT_S)
     code = child.exitcode
     if code in (-signal.SIGXCPU, -signal.SIGKILL):
@@ -160,7 +160,11 @@ def _death_error(child, limits: DecodeLimits) -> EngineError:
             f"Decoding this image needed more than {limits.time_cap_s:g} s of CPU time "
             f"(or more than {limits.memory_cap_mb:,} MB); it was stopped."
         )
-    return InvalidImage(f"The image decoder failed on this file (exit {code}).")
+    if code is not None and code < 0:
+        return InvalidImage(f"The image decoder crashed on this file ({signal.Signals(-code).name}).")
+    # _child_main answers every exception, so an exit without an answer is the child's start-up
+    # failing (e.g. the caller's main module cannot be imported): not the file's fault.
+    return RuntimeError(f"The decode child exited with code {code} before answering; its stderr says why.")
 
 
 def _rebuild_error(kind: str, message: str, limits: DecodeLimits) -> Exception:
