@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from bench.hostile import gif_many_frames, jpeg_many_scans, png_zeros, tiff_tiled
+from compression.engine import CompressOptions, compress
 from compression.engine.decode import decode, normalize, output_exif, probe
 from compression.engine.errors import ImageTooCostly, ImageTooLarge, InvalidImage, UnsupportedFormat
 from compression.engine.prechecks import DecodeLimits
@@ -46,6 +47,17 @@ def test_same_pixels_and_facts_as_the_in_process_decode(corpus_image, name):
     assert (result.warnings, result.operations) == (expected.warnings, expected.operations)
     assert result.exif == expected_exif
     assert result.input_bytes == len(data)
+
+
+@pytest.mark.parametrize("strip_metadata", [False, True])
+def test_compress_from_a_capped_decode_is_compress_from_the_bytes(corpus_image, strip_metadata):
+    data = corpus_image("formats/exif_orientation_6.jpg").read_bytes()
+    options = CompressOptions(n_colors=16, seed=1, strip_metadata=strip_metadata, output_format="png")
+    from_bytes = compress(data, options)
+    from_capped = compress(decode_capped(data, DecodeLimits()), options)
+    assert from_capped.data == from_bytes.data
+    facts = ("input_bytes", "input_format", "original_width", "original_height", "operations", "warnings")
+    assert [getattr(from_capped.stats, fact) for fact in facts] == [getattr(from_bytes.stats, fact) for fact in facts]
 
 
 def test_probe_capped_says_what_probe_says(corpus_image):
