@@ -348,18 +348,20 @@ def _apply_orientation_from(
     return image.transpose(method)
 
 
-def to_array(image: Image.Image) -> np.ndarray:
-    """Copy an RGB/RGBA Pillow image into a new uint8 array, strip by strip.
+def to_array(image: Image.Image, out: np.ndarray | None = None) -> np.ndarray:
+    """Copy an RGB/RGBA Pillow image into a new uint8 array (or into `out`), strip by strip.
 
     `np.asarray(image)` goes through `tobytes()`, which joins encoded chunks into one bytes object
     and so briefly holds two full copies next to the image; strips keep the extra memory small.
+    `out` (uint8, shape (H, W, C)) lets the capped decode write straight into shared memory.
 
     Returns
     -------
     ndarray of uint8, shape (H, W, C), C = number of bands
     """
     width, height = image.size
-    out = np.empty((height, width, len(image.getbands())), dtype=np.uint8)
+    if out is None:
+        out = np.empty((height, width, len(image.getbands())), dtype=np.uint8)
     rows = max(1, CONVERT_STRIP_PIXELS // width)
     for top in range(0, height, rows):
         bottom = min(height, top + rows)

@@ -5,6 +5,7 @@ The hostile files come from bench/hostile.py's makers, small enough to make in m
 
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,7 +15,7 @@ from compression.engine import CompressOptions, compress
 from compression.engine.decode import decode, normalize, output_exif, probe
 from compression.engine.errors import ImageTooCostly, ImageTooLarge, InvalidImage, UnsupportedFormat
 from compression.engine.prechecks import DecodeLimits
-from compression.engine.sandbox import decode_capped, probe_capped
+from compression.engine.sandbox import SHARED_MEMORY_DIR, decode_capped, probe_capped
 
 LOOSE_STRUCTURE = {"max_tile_bytes": 1 << 40, "max_jpeg_scans": 1 << 40}
 
@@ -125,6 +126,19 @@ def test_the_wall_clock_cap_stops_a_slow_decode():
     with pytest.raises(ImageTooCostly, match="took longer than 0.5 s"):
         decode_capped(data, DecodeLimits(time_cap_s=20, wall_cap_s=0.5, **LOOSE_STRUCTURE))
     assert time.perf_counter() - started < 2
+
+
+def test_no_shared_memory_file_is_left_behind_by_success_or_breach(corpus_image):
+    def leftovers() -> set[str]:
+        return {path.name for path in Path(SHARED_MEMORY_DIR).glob("engine-decode-*")}
+
+    before = leftovers()
+    decode_capped(corpus_image("photos/kodim03.png").read_bytes(), DecodeLimits())
+    with pytest.raises(ImageTooCostly):
+        decode_capped(jpeg_many_scans(20_000, 2048), DecodeLimits(wall_cap_s=0.3, **LOOSE_STRUCTURE))
+    with pytest.raises(ImageTooLarge):
+        decode_capped(tiff_tiled(64, 64, 8192), DecodeLimits(memory_cap_mb=330, **LOOSE_STRUCTURE))
+    assert leftovers() == before
 
 
 def test_concurrent_decodes_from_threads_each_get_their_own_result(corpus_image):
