@@ -175,12 +175,12 @@ def _death_error(child, limits: DecodeLimits) -> Exception:
     """The error for a child that ended before answering, from how it ended."""
     child.join(CHILD_EXIT_WAIT_S)
     code = child.exitcode
-    if code in (-signal.SIGXCPU, -signal.SIGKILL):
-        # SIGKILL: the CPU hard limit, or the kernel's OOM killer; both mean "too costly to decode".
+    if code == -signal.SIGXCPU:
         return ImageTooCostly(
-            f"Decoding this image needed more than {limits.time_cap_s:g} s of CPU time "
-            f"(or more than {limits.memory_cap_mb:,} MB); it was stopped."
+            f"Decoding this image needed more than {math.ceil(limits.time_cap_s)} s of CPU time; it was stopped."
         )
+    if code == -signal.SIGKILL:  # the CPU hard limit, or the kernel's OOM killer
+        return ImageTooCostly("Decoding this image used up its CPU time or the machine's memory; it was stopped.")
     if code is not None and code < 0:
         return InvalidImage(f"The image decoder crashed on this file ({signal.Signals(-code).name}).")
     # _child_main answers every exception, so an exit without an answer is the child's start-up
