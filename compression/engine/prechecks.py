@@ -46,7 +46,8 @@ class DecodeLimits:
     `max_pixels`, `max_tile_bytes`, `max_pages`, `max_frames` and `max_jpeg_scans` are checked from the headers
     by `precheck`; `memory_cap_mb` (the decoding process's whole address space), `time_cap_s` (its
     CPU time) and `wall_cap_s` (its wall-clock time) are enforced on the child process by
-    `sandbox.decode_capped`.
+    `sandbox.decode_capped`. The memory cap includes the child's own interpreter, numpy and Pillow
+    (150-200 MB here), so caps below ~250 MB refuse everything.
     """
 
     max_pixels: int = DEFAULT_MAX_PIXELS

@@ -35,6 +35,7 @@ import signal
 import time
 import traceback
 from dataclasses import dataclass, field
+from functools import cache
 
 import numpy as np
 
@@ -42,10 +43,6 @@ from .decode import ImageInfo, decode, normalize_image, output_exif, probe, read
 from .errors import EngineError, ImageTooCostly, ImageTooLarge, InvalidImage, UnsupportedFormat
 from .prechecks import DecodeLimits, precheck
 
-_CONTEXT = multiprocessing.get_context("forkserver")
-# The forkserver imports the decoder (numpy, Pillow) and the caller's main module once, so a child
-# imports nothing after its fork (multiprocessing would otherwise re-run the main module in each).
-_CONTEXT.set_forkserver_preload(["__main__", __name__])
 _ERROR_KINDS = {kind.__name__: kind for kind in (InvalidImage, UnsupportedFormat, ImageTooLarge, ImageTooCostly)}
 CPU_HARD_LIMIT_GRACE_S = 1  # SIGKILL this long after SIGXCPU, should the child survive it
 CHILD_EXIT_WAIT_S = 5.0  # for a child that has sent its answer to exit
@@ -113,11 +110,26 @@ def probe_capped(source: bytes | bytearray | memoryview, limits: DecodeLimits) -
 # ------------------------------------------------------------------------------- the parent
 
 
+@cache
+def _context() -> multiprocessing.context.BaseContext:
+    """The forkserver context, set up on first use (importing the engine changes nothing).
+
+    The forkserver imports the decoder (numpy, Pillow) and the caller's main module once, so a
+    child imports nothing after its fork (multiprocessing would otherwise re-run the main module
+    in each). As with any multiprocessing use, the main module must be safe to import (the
+    `if __name__ == "__main__":` idiom): manage.py, gunicorn and pytest are.
+    """
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["__main__", __name__])
+    return context
+
+
 def _run_in_child(data: bytes, limits: DecodeLimits, *, want_pixels: bool):
     # The parent names the pixels' shared-memory file, so it can remove it whatever the child does.
     pixels_path = os.path.join(SHARED_MEMORY_DIR, f"engine-decode-{secrets.token_hex(8)}") if want_pixels else None
-    parent_end, child_end = _CONTEXT.Pipe(duplex=True)
-    child = _CONTEXT.Process(target=_child_main, args=(child_end, limits, pixels_path), daemon=True)
+    context = _context()
+    parent_end, child_end = context.Pipe(duplex=True)
+    child = context.Process(target=_child_main, args=(child_end, limits, pixels_path), daemon=True)
     child.start()
     child_end.close()
     try:
