@@ -61,6 +61,15 @@ def test_compress_from_a_capped_decode_is_compress_from_the_bytes(corpus_image, 
     assert [getattr(from_capped.stats, fact) for fact in facts] == [getattr(from_bytes.stats, fact) for fact in facts]
 
 
+def test_size_curve_from_a_capped_decode_is_the_curve_from_the_bytes(corpus_image):
+    from compression.engine.curves import size_curve
+
+    data = corpus_image("photos/kodim23.png").read_bytes()
+    options = CompressOptions(seed=1)
+    from_bytes = size_curve(data, [4, 16], options=options)
+    assert size_curve(decode_capped(data, DecodeLimits()), [4, 16], options=options) == from_bytes
+
+
 def test_probe_capped_says_what_probe_says(corpus_image):
     data = corpus_image("formats/exif_orientation_6.jpg").read_bytes()
     assert probe_capped(data, DecodeLimits()) == probe(data, max_pixels=50_000_000)
