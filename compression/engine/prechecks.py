@@ -139,6 +139,9 @@ _TIFF_TYPE_BYTES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8,
 _TIFF_INT_FORMATS = {1: "B", 3: "H", 4: "I", 6: "b", 8: "h", 9: "i", 13: "I", 16: "Q", 17: "q", 18: "Q"}
 TAG_WIDTH, TAG_LENGTH, TAG_BITS, TAG_SAMPLES, TAG_ROWS_PER_STRIP = 256, 257, 258, 277, 278
 TAG_TILE_WIDTH, TAG_TILE_LENGTH = 322, 323
+# Directory entries read in all, across pages: real files have ~10-30 a page. Without a bound, 1,000
+# pages of 65,535 overlapping entries each would cost this walk minutes.
+TIFF_MAX_ENTRIES = 100_000
 TIFF_MAX_VALUES = 1024  # values read of one tag (BitsPerSample has one per sample)
 TIFF_MAX_BYTES_PER_PIXEL = 16  # four 32-bit samples: the most a page Pillow decodes can need
 _TIFF_SIZE_TAGS = {TAG_WIDTH, TAG_LENGTH, TAG_BITS, TAG_SAMPLES, TAG_ROWS_PER_STRIP, TAG_TILE_WIDTH, TAG_TILE_LENGTH}
@@ -149,6 +152,7 @@ class _TiffReader:
 
     def __init__(self, data: bytes):
         self.data = data
+        self.entries_left = TIFF_MAX_ENTRIES
         self.order = "<" if data[:2] == b"II" else ">"
         self.big = self._unpack("H", 2) == 43
         if self.big:
@@ -167,6 +171,9 @@ class _TiffReader:
     def ifd(self, offset: int) -> tuple[dict[int, list[int]], int]:
         """The size tags of the IFD at `offset` (tag -> values) and the offset of the next IFD."""
         count = self._unpack(self.count_format, offset)
+        self.entries_left -= count
+        if self.entries_left < 0:
+            raise ImageTooCostly(f"This TIFF's directories hold more than {TIFF_MAX_ENTRIES:,} entries.")
         entries = offset + struct.calcsize(self.count_format)
         tags: dict[int, list[int]] = {}
         for index in range(count):
@@ -230,12 +237,17 @@ def _check_tiff_page(tags: dict[int, list[int]], page: int, limits: DecodeLimits
 _JPEG_MARKER_IN_SCAN = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
 _JPEG_STANDALONE = {0x01, *range(0xD0, 0xD8)}
 JPEG_SOS, JPEG_EOI = 0xDA, 0xD9
+# Markers and fill bytes read outside scan data; real files have well under 1,000. The bound keeps
+# this walk itself cheap on a file of millions of empty segments.
+JPEG_MAX_MARKERS = 100_000
 
 
 def _check_jpeg(data: bytes, limits: DecodeLimits) -> None:
     """Count the scans (SOS markers) of the main image, skipping segments by their lengths."""
     pos, scans = 2, 0
-    while pos + 1 < len(data):
+    for _ in range(JPEG_MAX_MARKERS):
+        if pos + 1 >= len(data):
+            return
         if data[pos] != 0xFF:
             raise _Unreadable
         marker = data[pos + 1]
@@ -261,6 +273,7 @@ def _check_jpeg(data: bytes, limits: DecodeLimits) -> None:
             if found is None:
                 return
             pos = found.start()
+    raise ImageTooCostly(f"This JPEG has more than {JPEG_MAX_MARKERS:,} markers.")
 
 
 # ------------------------------------------------------------------------------------ ICO/CUR
@@ -291,8 +304,24 @@ def _check_ico(data: bytes, limits: DecodeLimits) -> None:
 # ---------------------------------------------------------------------------------------- GIF
 
 
-def _skip_sub_blocks(data: bytes, pos: int) -> int:
+# Data sub-blocks and extensions read in all: a 25 MB GIF of full 255-byte sub-blocks has ~100,000.
+# The bound keeps this walk itself cheap on a file of millions of 1-byte sub-blocks.
+GIF_MAX_BLOCKS = 500_000
+
+
+class _BlockBudget:
+    def __init__(self):
+        self.left = GIF_MAX_BLOCKS
+
+    def spend(self) -> None:
+        self.left -= 1
+        if self.left < 0:
+            raise ImageTooCostly(f"This GIF has more than {GIF_MAX_BLOCKS:,} data blocks.")
+
+
+def _skip_sub_blocks(data: bytes, pos: int, budget: _BlockBudget) -> int:
     while True:
+        budget.spend()
         size = data[pos]
         pos += 1 + size
         if size == 0:
@@ -304,13 +333,14 @@ def _check_gif(data: bytes, limits: DecodeLimits) -> None:
     width, height, flags = struct.unpack_from("<HHB", data, 6)
     _check_pixels("The GIF canvas", width, height, limits)
     pos = 13 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0)
-    frames = 0
+    frames, budget = 0, _BlockBudget()
     while True:
+        budget.spend()
         block = data[pos]
         if block == 0x3B:  # trailer
             return
         if block == 0x21:  # extension: label, then sub-blocks
-            pos = _skip_sub_blocks(data, pos + 2)
+            pos = _skip_sub_blocks(data, pos + 2, budget)
         elif block == 0x2C:  # image descriptor
             frames += 1
             if frames > limits.max_frames:
@@ -318,7 +348,7 @@ def _check_gif(data: bytes, limits: DecodeLimits) -> None:
             left, top, frame_w, frame_h, frame_flags = struct.unpack_from("<HHHHB", data, pos + 1)
             _check_pixels(f"Frame {frames} of this GIF", left + frame_w, top + frame_h, limits)
             pos += 10 + (3 << ((frame_flags & 7) + 1) if frame_flags & 0x80 else 0)
-            pos = _skip_sub_blocks(data, pos + 1)  # after the LZW minimum code size
+            pos = _skip_sub_blocks(data, pos + 1, budget)  # after the LZW minimum code size
         else:
             raise _Unreadable
 

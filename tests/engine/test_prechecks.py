@@ -84,6 +84,20 @@ def test_refuses_more_pages_than_the_limit_fast():
     assert time.perf_counter() - started < 0.1
 
 
+def test_refuses_directories_of_too_many_entries_fast():
+    # 1,000 overlapping directories of 65,535 entries each, 4 bytes apart, each pointing at the next.
+    pages, entries_bytes = 1000, 65535 * 12
+    data = bytearray(b"II*\x00" + struct.pack("<I", 8)) + bytearray(8 + 4 * pages + entries_bytes + 4 * pages)
+    for page in range(pages):
+        struct.pack_into("<H", data, 8 + 4 * page, 65535)
+        next_ifd = 8 + 4 * (page + 1) if page + 1 < pages else 0
+        struct.pack_into("<I", data, 8 + 4 * page + 2 + entries_bytes, next_ifd)
+    started = time.perf_counter()
+    with pytest.raises(ImageTooCostly, match="more than 100,000 entries"):
+        precheck(bytes(data), DecodeLimits())
+    assert time.perf_counter() - started < 0.5
+
+
 def test_a_loop_in_the_page_chain_ends_the_walk():
     data = bytearray(tiff_many_pages(2))
     first_ifd = struct.unpack_from("<I", data, 4)[0]
@@ -119,6 +133,15 @@ def test_jpeg_scan_count_skips_marker_bytes_inside_segments_and_scan_data():
     data = buffer.getvalue()
     assert data.count(b"\xff\xda") > 500
     precheck(data, DecodeLimits(max_jpeg_scans=20))
+
+
+def test_a_jpeg_of_millions_of_empty_segments_is_refused_fast():
+    data = jpeg_many_scans(0, 16)
+    flood = data[:2] + b"\xff\xfe\x00\x02" * 2_000_000 + data[2:]  # 2,000,000 empty comments, 8 MB
+    started = time.perf_counter()
+    with pytest.raises(ImageTooCostly, match="more than 100,000 markers"):
+        precheck(flood, DecodeLimits())
+    assert time.perf_counter() - started < 0.5
 
 
 # --------------------------------------------------------------------------------- ICO / CUR
@@ -160,6 +183,16 @@ def test_refuses_a_gif_with_more_frames_than_the_limit():
     precheck(gif_many_frames(100), DecodeLimits(max_frames=100))
     with pytest.raises(ImageTooCostly, match="more than 100 frames"):
         precheck(gif_many_frames(101), DecodeLimits(max_frames=100))
+
+
+def test_a_gif_of_millions_of_tiny_blocks_is_refused_fast():
+    data = gif_many_frames(1)
+    comment = b"\x21\xfe" + b"\x01\x00" * 4_000_000 + b"\x00"  # one comment of 4,000,000 1-byte sub-blocks
+    flood = data[:19] + comment + data[19:]
+    started = time.perf_counter()
+    with pytest.raises(ImageTooCostly, match="more than 500,000 data blocks"):
+        precheck(flood, DecodeLimits())
+    assert time.perf_counter() - started < 1
 
 
 def test_refuses_a_gif_frame_reaching_beyond_the_pixel_limit():
