@@ -14,6 +14,11 @@ large (`RLIMIT_AS` bounds the whole address space, so it must start small). The 
 fresh interpreter started once per calling process, with the engine's decoder imported, and forks
 a child per decode in a few milliseconds.
 
+The child answers in JSON (never pickle), and the parent checks the pixel shape against the shared
+file, so a decoder subverted by a file cannot make the caller run code or crash through the answer.
+The caps bound resources; they are not a security sandbox (the child is the same user, with the
+same files and environment: seccomp or a separate user would be the next step).
+
 There is no in-process path for small files: a few kilobytes can be the bomb (a 64x64 TIFF with a
 26752x26752 tile), and the child costs little next to a decode (docs/hardening.md, "Decoding
 under caps", measured by bench/hostile.py).
@@ -25,6 +30,8 @@ the parent names, maps and unlinks, so the array the caller gets is that mapping
 
 from __future__ import annotations
 
+import base64
+import json
 import math
 import mmap
 import multiprocessing
@@ -34,7 +41,7 @@ import secrets
 import signal
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import cache
 
 import numpy as np
@@ -47,6 +54,7 @@ _ERROR_KINDS = {kind.__name__: kind for kind in (InvalidImage, UnsupportedFormat
 CPU_HARD_LIMIT_GRACE_S = 1  # SIGKILL this long after SIGXCPU, should the child survive it
 CHILD_EXIT_WAIT_S = 5.0  # for a child that has sent its answer to exit
 SHARED_MEMORY_DIR = "/dev/shm"
+MAX_ANSWER_BYTES = 64 << 20  # the child's JSON answer (its EXIF, base64, is the only large part)
 
 
 @dataclass
@@ -92,7 +100,16 @@ def decode_capped(source: bytes | bytearray | memoryview, limits: DecodeLimits) 
     data = read_source(source)
     precheck(data, limits)
     meta, pixels = _run_in_child(data, limits, want_pixels=True)
-    return CappedDecode(pixels=pixels, input_bytes=len(data), **meta)
+    return CappedDecode(
+        pixels=pixels,
+        format=str(meta["format"]),
+        mode=str(meta["mode"]),
+        n_frames=int(meta["n_frames"]),
+        input_bytes=len(data),
+        exif=None if meta["exif"] is None else base64.b64decode(meta["exif"]),
+        warnings=[str(note) for note in meta["warnings"]],
+        operations=[str(step) for step in meta["operations"]],
+    )
 
 
 def probe_capped(source: bytes | bytearray | memoryview, limits: DecodeLimits) -> ImageInfo:
@@ -133,14 +150,15 @@ def _run_in_child(data: bytes, limits: DecodeLimits, *, want_pixels: bool):
     child.start()
     child_end.close()
     try:
+        deadline = time.monotonic() + limits.wall_cap_s
         parent_end.send_bytes(data)
-        answer = _receive(parent_end, child, time.monotonic() + limits.wall_cap_s, limits)
-        if answer[0] == "error":
-            raise _rebuild_error(answer[1], answer[2], limits)
-        meta = answer[1]
+        answer = _receive(parent_end, child, deadline, limits)
+        if answer["status"] == "error":
+            raise _rebuild_error(answer["kind"], answer["message"], limits)
         if pixels_path is None:
-            return meta, None
-        return meta, _map_pixels(pixels_path, meta.pop("shape"))
+            info = answer["info"]
+            return ImageInfo(str(info["format"]), int(info["width"]), int(info["height"]), int(info["n_frames"])), None
+        return answer["meta"], _map_pixels(pixels_path, answer["meta"]["shape"], limits)
     except (EOFError, ConnectionError, BrokenPipeError):
         raise _death_error(child, limits) from None
     finally:
@@ -154,15 +172,20 @@ def _run_in_child(data: bytes, limits: DecodeLimits, *, want_pixels: bool):
         child.close()
 
 
-def _map_pixels(path: str, shape: tuple[int, ...]) -> np.ndarray:
+def _map_pixels(path: str, shape: list[int], limits: DecodeLimits) -> np.ndarray:
     """The child's pixels as a writable array over the shared file (which stays mapped while the
-    array lives, after the file is unlinked)."""
+    array lives, after the file is unlinked). The shape is checked against the file: a mapping
+    longer than its file would crash this process (SIGBUS) when read."""
+    height, width, channels = shape
     fd = os.open(path, os.O_RDWR)
     try:
-        mapping = mmap.mmap(fd, math.prod(shape))
+        size = os.fstat(fd).st_size
+        if not (0 < width * height <= limits.max_pixels and channels in (3, 4) and size == width * height * channels):
+            raise RuntimeError(f"The decode child answered a shape {shape} that does not fit its {size}-byte pixels.")
+        mapping = mmap.mmap(fd, size)
     finally:
         os.close(fd)
-    return np.frombuffer(mapping, dtype=np.uint8).reshape(shape)
+    return np.frombuffer(mapping, dtype=np.uint8).reshape(height, width, channels)
 
 
 def _remove(path: str) -> None:
@@ -172,11 +195,13 @@ def _remove(path: str) -> None:
         pass
 
 
-def _receive(conn, child, deadline: float, limits: DecodeLimits):
+def _receive(conn, child, deadline: float, limits: DecodeLimits) -> dict:
+    """The child's answer: JSON, never pickle, so a decoder subverted by a file cannot make this
+    process run code through it."""
     if not conn.poll(max(0.0, deadline - time.monotonic())):
         child.kill()
         raise _timeout_error(limits)
-    return conn.recv()
+    return json.loads(conn.recv_bytes(MAX_ANSWER_BYTES))
 
 
 def _timeout_error(limits: DecodeLimits) -> ImageTooCostly:
@@ -235,9 +260,10 @@ def _ran_out_of_memory(exc: BaseException) -> bool:
 
 
 def _child_main(conn, limits: DecodeLimits, pixels_path: str | None) -> None:
-    """Decode the bytes received on `conn` under `limits`; answer ("ok", meta) or ("error", kind,
-    message). With `pixels_path`, decode and normalise, and write the pixels into a new shared file
-    there; else probe. Runs in the forkserver's child."""
+    """Decode the bytes received on `conn` under `limits` and answer in JSON: {"status": "ok",
+    "meta"/"info": ...} or {"status": "error", "kind", "message"}. With `pixels_path`, decode and
+    normalise, and write the pixels into a new shared file there; else probe. Runs in the
+    forkserver's child."""
     try:
         _apply_caps(limits)
         data = conn.recv_bytes()
@@ -250,13 +276,15 @@ def _child_main(conn, limits: DecodeLimits, pixels_path: str | None) -> None:
         del data
     except BaseException as exc:  # noqa: BLE001 - every failure is reported to the parent
         if _ran_out_of_memory(exc):
-            conn.send(("error", "memory", ""))
+            kind, message = "memory", ""
         elif isinstance(exc, EngineError):
-            conn.send(("error", type(exc).__name__, str(exc)))
+            kind, message = type(exc).__name__, str(exc)
         else:
-            conn.send(("error", "bug", "".join(traceback.format_exception(exc))))
+            kind, message = "bug", "".join(traceback.format_exception(exc))
+        conn.send_bytes(json.dumps({"status": "error", "kind": kind, "message": message}).encode())
         return
-    conn.send(("ok", meta))
+    answer = {"status": "ok", "meta": meta} if pixels_path else {"status": "ok", "info": asdict(meta)}
+    conn.send_bytes(json.dumps(answer).encode())
     conn.close()
 
 
@@ -268,11 +296,12 @@ def _address_space_bytes() -> int:
 def _decode_to_shared_file(data: bytes, max_pixels: int, max_decode_bytes: int, path: str) -> dict:
     decoded = decode(data, max_pixels=max_pixels, max_decode_bytes=max_decode_bytes)
     image = normalize_image(decoded)
+    exif = output_exif(decoded)
     meta = {
         "format": decoded.format,
         "mode": decoded.mode,
         "n_frames": decoded.n_frames,
-        "exif": output_exif(decoded),
+        "exif": None if exif is None else base64.b64encode(exif).decode("ascii"),
         "warnings": decoded.warnings,
         "operations": decoded.operations,
     }
@@ -286,5 +315,5 @@ def _decode_to_shared_file(data: bytes, max_pixels: int, max_decode_bytes: int, 
             to_array(image, out=np.frombuffer(mapping, dtype=np.uint8).reshape(shape))
     finally:
         os.close(fd)
-    meta["shape"] = shape
+    meta["shape"] = list(shape)
     return meta
