@@ -4,7 +4,8 @@
     nice -n 10 .venv/bin/python bench/hostile.py --cases ico_png_13000 --modes caps
     nice -n 10 .venv/bin/python bench/hostile.py --overhead      # capped vs in-process, pipe vs shm
 
-Every file is made here, in code (none is committed); `tests/engine/test_prechecks.py` and
+Every file is made here, in code (none is committed; the last two are honest 50 MP JPEGs, which
+must decode); `tests/engine/test_prechecks.py` and
 `test_decode_capped.py` make the same files small. Each case runs in a fresh subprocess, through
 `sandbox.decode_capped` with the default `DecodeLimits` in two modes:
 
@@ -163,6 +164,17 @@ def png_bomb(side: int = 20000) -> bytes:
     return png_zeros(side, side, 0)
 
 
+def honest_jpeg(side: int = 7071, mode: str = "RGB") -> bytes:
+    """A real (smooth noise) JPEG of side x side in `mode`: 7071 is the 50 MP limit."""
+    import numpy as np
+    from PIL import Image
+
+    noise = np.random.default_rng(0).integers(0, 256, (side // 10, side // 10, 3), dtype=np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(noise).resize((side, side)).convert(mode).save(buffer, "JPEG", quality=85)
+    return buffer.getvalue()
+
+
 CASES = {
     "tiff_tile_26752": lambda: tiff_tiled(tile=26752),
     "tiff_tile_16384": lambda: tiff_tiled(tile=16384),
@@ -172,6 +184,9 @@ CASES = {
     "gif_200000_frames": lambda: gif_many_frames(200_000),
     "webp_100000_frames": lambda: webp_many_frames(100_000),
     "png_bomb_20000": lambda: png_bomb(20000),
+    # Honest files at the pixel limit, which the caps must let through.
+    "honest_jpeg_50mp": lambda: honest_jpeg(7071, "RGB"),
+    "honest_cmyk_jpeg_50mp": lambda: honest_jpeg(7071, "CMYK"),
 }
 
 
