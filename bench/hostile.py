@@ -64,8 +64,8 @@ def _tiff_ifd(entries: list[tuple[int, int, int, int]], next_ifd: int) -> bytes:
     """A little-endian classic IFD; entries (tag, type, count, inline value) sorted by tag."""
     body = struct.pack("<H", len(entries))
     for tag, kind, count, value in entries:
-        inline_short = kind == 3 and count == 1
-        body += struct.pack("<HHI", tag, kind, count) + struct.pack("<HH" if inline_short else "<I", *((value, 0) if inline_short else (value,)))
+        inline = struct.pack("<HH", value, 0) if kind == 3 and count == 1 else struct.pack("<I", value)
+        body += struct.pack("<HHI", tag, kind, count) + inline
     return body + struct.pack("<I", next_ifd)
 
 
@@ -352,7 +352,8 @@ def overhead_table(repeats: int) -> None:
     for label, data in (("1 MP JPEG (1155x866)", data_1), ("12 MP JPEG (3984x2988)", data_12)):
         inline = _median_seconds(lambda: normalize(decode(data, max_pixels=limits.max_pixels)), repeats)
         capped = _median_seconds(lambda: decode_capped(data, limits), repeats)
-        print(f"| {label} | {inline * 1000:.0f} | {capped * 1000:.0f} | {(capped - inline) * 1000:.0f} | {capped / inline:.2f} |")
+        figures = (inline * 1000, capped * 1000, (capped - inline) * 1000)
+        print(f"| {label} | {figures[0]:.0f} | {figures[1]:.0f} | {figures[2]:.0f} | {capped / inline:.2f} |")
     n_bytes = 3984 * 2988 * 3
     transfer_seconds(1, "pipe")
     pipe = _median_seconds(lambda: transfer_seconds(n_bytes, "pipe"), repeats)

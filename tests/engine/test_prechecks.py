@@ -250,7 +250,10 @@ def test_the_png_bomb_is_the_decoders_header_check():
 
 @pytest.mark.parametrize(
     "field, value",
-    [("max_pixels", 0), ("max_tile_bytes", -1), ("max_pages", 1.5), ("max_frames", True), ("time_cap_s", 0), ("wall_cap_s", "1")],
+    [
+        ("max_pixels", 0), ("max_tile_bytes", -1), ("max_pages", 1.5), ("max_frames", True),
+        ("time_cap_s", 0), ("wall_cap_s", "1"),
+    ],
 )
 def test_limits_refuse_nonsense(field, value):
     with pytest.raises(ValueError, match=field):
