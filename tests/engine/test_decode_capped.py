@@ -3,9 +3,9 @@
 The hostile files come from bench/hostile.py's makers, small enough to make in milliseconds.
 """
 
+import os
 import threading
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,7 +15,7 @@ from compression.engine import CompressOptions, compress
 from compression.engine.decode import decode, normalize, output_exif, probe
 from compression.engine.errors import ImageTooCostly, ImageTooLarge, InvalidImage, UnsupportedFormat
 from compression.engine.prechecks import DecodeLimits
-from compression.engine.sandbox import SHARED_MEMORY_DIR, decode_capped, probe_capped
+from compression.engine.sandbox import decode_capped, probe_capped
 
 LOOSE_STRUCTURE = {"max_tile_bytes": 1 << 40, "max_jpeg_scans": 1 << 40}
 
@@ -137,17 +137,22 @@ def test_the_wall_clock_cap_stops_a_slow_decode():
     assert time.perf_counter() - started < 2
 
 
-def test_no_shared_memory_file_is_left_behind_by_success_or_breach(corpus_image):
-    def leftovers() -> set[str]:
-        return {path.name for path in Path(SHARED_MEMORY_DIR).glob("engine-decode-*")}
+def test_no_descriptor_is_left_open_by_success_or_breach(corpus_image):
+    # Each decode opens a socket pair and receives the pixels' memory file: all must be closed,
+    # or a long-running worker would run out of descriptors (and keep the memory).
+    def open_descriptors() -> int:
+        return len(os.listdir("/proc/self/fd"))
 
-    before = leftovers()
-    decode_capped(corpus_image("photos/kodim03.png").read_bytes(), DecodeLimits())
+    data = corpus_image("photos/kodim03.png").read_bytes()
+    result = decode_capped(data, DecodeLimits())  # warm: the forkserver's own descriptors
+    before = open_descriptors()
+    results = [decode_capped(data, DecodeLimits()) for _ in range(3)]
     with pytest.raises(ImageTooCostly):
         decode_capped(jpeg_many_scans(20_000, 2048), DecodeLimits(wall_cap_s=0.3, **LOOSE_STRUCTURE))
     with pytest.raises(ImageTooLarge):
         decode_capped(tiff_tiled(64, 64, 8192), DecodeLimits(memory_cap_mb=330, **LOOSE_STRUCTURE))
-    assert leftovers() == before
+    assert open_descriptors() == before
+    np.testing.assert_array_equal(results[-1].pixels, result.pixels)  # still mapped, still right
 
 
 def test_concurrent_decodes_from_threads_each_get_their_own_result(corpus_image):
