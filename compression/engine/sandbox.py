@@ -14,7 +14,7 @@ large (`RLIMIT_AS` bounds the whole address space, so it must start small). The 
 fresh interpreter started once per calling process, with the engine's decoder imported, and forks
 a child per decode in a few milliseconds.
 
-The child answers in JSON (never pickle), and the parent checks the pixel shape against the shared
+The child answers in JSON (never pickle), and the parent checks the pixel shape against the memory
 file, so a decoder subverted by a file cannot make the caller run code or crash through the answer.
 The caps bound resources; they are not a security sandbox (the child is the same user, with the
 same files and environment: seccomp or a separate user would be the next step).
@@ -157,6 +157,7 @@ def _run_in_child(data: bytes, limits: DecodeLimits, *, want_pixels: bool):
             info = answer["info"]
             return ImageInfo(str(info["format"]), int(info["width"]), int(info["height"]), int(info["n_frames"])), None
         if not parent_end.poll(max(0.0, deadline - time.monotonic())):
+            child.kill()
             raise _timeout_error(limits)
         return answer["meta"], _map_pixels(recv_handle(parent_end), answer["meta"]["shape"], limits)
     except (EOFError, ConnectionError, BrokenPipeError):
