@@ -40,8 +40,10 @@ DECODE_FORMATS = ("PNG", "JPEG", "GIF", "WEBP", "TIFF", "BMP", "AVIF", "ICO", "P
 ANIMATED_FORMATS = ("GIF", "PNG", "WEBP", "AVIF")  # others with several frames are multi-page
 FULLY_OPAQUE = 255
 CONVERT_STRIP_PIXELS = 1 << 20  # pixels per strip when copying a Pillow image into numpy
-# Peak memory of decode + normalise + to_array per pixel: Pillow's 4-byte decoded pixel, its
-# 4-byte sRGB conversion and the 3-4 byte array (measured peaks: 9-11 bytes for RGB and CMYK JPEGs).
+# Peak memory of decode + normalise + to_array per pixel: Pillow's 4-byte decoded pixel, a 4-byte
+# sRGB conversion and the 3-4 byte array. Measured peaks of a capped child at 50 MP, above its
+# ~30 MB start: 7 (RGB JPEG), 8 (CMYK JPEG), 10 (RGBA PNG) bytes a pixel; 12 leaves a margin for
+# address space reserved beyond what is touched (the cap counts address space, not RSS).
 DECODE_BYTES_PER_PIXEL = 12
 SNIFF_BYTES = 512  # how much of the head of a file the magic-byte checks look at
 EXIF_ORIENTATION_TAG = 0x0112
