@@ -84,6 +84,18 @@ def test_refuses_more_pages_than_the_limit_fast():
     assert time.perf_counter() - started < 0.1
 
 
+@pytest.mark.parametrize("big_tiff", [False, True], ids=["classic", "BigTIFF"])
+def test_counts_the_pages_of_a_tiff_written_by_pillow(big_tiff):
+    pages = [Image.new("RGB", (8, 8), (index, 0, 0)) for index in range(3)]
+    buffer = io.BytesIO()
+    pages[0].save(buffer, "TIFF", save_all=True, append_images=pages[1:], big_tiff=big_tiff)
+    data = buffer.getvalue()
+    assert data[2] == (43 if big_tiff else 42)
+    precheck(data, DecodeLimits(max_pages=3))
+    with pytest.raises(ImageTooCostly, match="more than 2 pages"):
+        precheck(data, DecodeLimits(max_pages=2))
+
+
 def test_refuses_directories_of_too_many_entries_fast():
     # 1,000 overlapping directories of 65,535 entries each, 4 bytes apart, each pointing at the next.
     pages, entries_bytes = 1000, 65535 * 12
