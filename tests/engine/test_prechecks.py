@@ -7,6 +7,7 @@ import io
 import struct
 import time
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -94,6 +95,18 @@ def test_counts_the_pages_of_a_tiff_written_by_pillow(big_tiff):
     precheck(data, DecodeLimits(max_pages=3))
     with pytest.raises(ImageTooCostly, match="more than 2 pages"):
         precheck(data, DecodeLimits(max_pages=2))
+
+
+@pytest.mark.parametrize("byte_order", ["<", ">"], ids=["II", "MM"])
+def test_reads_tiles_of_a_tiff_written_by_tifffile_in_either_byte_order(byte_order):
+    tifffile = pytest.importorskip("tifffile")  # comes with scikit-image (requirements-dev.txt)
+    buffer = io.BytesIO()
+    tifffile.imwrite(buffer, np.zeros((64, 64, 3), np.uint8), byteorder=byte_order, tile=(256, 256))
+    data = buffer.getvalue()
+    assert data[:2] == (b"II" if byte_order == "<" else b"MM")
+    precheck(data, DecodeLimits())
+    with pytest.raises(ImageTooCostly, match="tiles of 256x256 pixels, 192 KB each"):
+        precheck(data, DecodeLimits(max_tile_bytes=100_000))
 
 
 def test_refuses_directories_of_too_many_entries_fast():
