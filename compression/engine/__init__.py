@@ -7,15 +7,18 @@ Functions
     elbow(pixels, ks, ...) -> list[ElbowPoint]          inertia against K (the "elbow" chart)
     compress(source, options, ...) -> CompressResult    decode, resize, quantize, encode, measure
     probe(source, max_pixels=...) -> ImageInfo          format and displayed size, pixels checked
+    precheck(data, limits) -> None                      headers only: tiles, pages, scans, frames
+    decode_capped(source, limits) -> CappedDecode       pre-check, then decode in a capped child
+    probe_capped(source, limits) -> ImageInfo           pre-check, then probe in a capped child
     thumbnail(data, ...) -> bytes                       a small WebP of an encoded image
     validate_options(options, ...) -> None              every bound and the geometry, InvalidOptions
     plan_geometry(width, height, ...) -> GeometryPlan   crop/scale/resize from the sizes alone
     parse_hex_colour(text) -> (r, g, b)                 "#rrggbb" as the options take it
 Classes
     Quantization, CompressOptions, CompressResult, CompressStats, CropBox, PaletteEntry,
-    SearchAttempt, GeometryPlan, ImageInfo, Bound
+    SearchAttempt, GeometryPlan, ImageInfo, Bound, DecodeLimits, CappedDecode
 Errors (all subclasses of EngineError)
-    EngineError, InvalidImage, UnsupportedFormat, ImageTooLarge, InvalidOptions
+    EngineError, InvalidImage, UnsupportedFormat, ImageTooLarge, ImageTooCostly, InvalidOptions
 Constants
     ENGINE_VERSION (str); BOUNDS (dict of Bound by option name); MAX_DIMENSION (int);
     COMPRESSION_PRESETS, DIMENSION_PRESETS, RESIZE_MODES (tuples of presets)
@@ -24,7 +27,7 @@ Constants
 from .decode import ImageInfo, probe
 from .dimensions import CropBox, GeometryPlan, plan_geometry
 from .encode import thumbnail
-from .errors import EngineError, ImageTooLarge, InvalidImage, InvalidOptions, UnsupportedFormat
+from .errors import EngineError, ImageTooCostly, ImageTooLarge, InvalidImage, InvalidOptions, UnsupportedFormat
 from .kmeans import Quantization, elbow, quantize
 from .options import (
     BOUNDS,
@@ -40,7 +43,9 @@ from .options import (
     validate_options,
 )
 from .pipeline import compress
+from .prechecks import DecodeLimits, precheck
 from .presets import COMPRESSION_PRESETS, DIMENSION_PRESETS, RESIZE_MODES
+from .sandbox import CappedDecode, decode_capped, probe_capped
 
 __all__ = [
     "BOUNDS",
@@ -50,13 +55,16 @@ __all__ = [
     "MAX_DIMENSION",
     "RESIZE_MODES",
     "Bound",
+    "CappedDecode",
     "CompressOptions",
     "CompressResult",
     "CompressStats",
     "CropBox",
+    "DecodeLimits",
     "EngineError",
     "GeometryPlan",
     "ImageInfo",
+    "ImageTooCostly",
     "ImageTooLarge",
     "InvalidImage",
     "InvalidOptions",
@@ -65,10 +73,13 @@ __all__ = [
     "SearchAttempt",
     "UnsupportedFormat",
     "compress",
+    "decode_capped",
     "elbow",
     "parse_hex_colour",
     "plan_geometry",
+    "precheck",
     "probe",
+    "probe_capped",
     "quantize",
     "thumbnail",
     "validate_options",

@@ -45,6 +45,7 @@ from .kmeans import build_histogram, quantize_histogram
 from .options import CompressOptions, check_geometry, validate_options
 from .presets import MAX_COLORS, MIN_COLORS
 from .remap import remap
+from .sandbox import CappedDecode
 
 DEFAULT_KS = (2, 4, 8, 16, 32, 64, 128, 256)
 # 512x512: eight K take a second or two on one core of the 2-core CI machine.
@@ -126,7 +127,7 @@ class SizeCurve:
 
 
 def size_curve(
-    source: bytes | BinaryIO,
+    source: bytes | BinaryIO | CappedDecode,
     ks=DEFAULT_KS,
     *,
     options: CompressOptions,
@@ -136,8 +137,8 @@ def size_curve(
 
     Parameters
     ----------
-    source : bytes or binary file object
-        The encoded original image (as `compress` takes it).
+    source : bytes, binary file object or CappedDecode
+        The encoded original image, or its `sandbox.decode_capped` result (as `compress` takes it).
     ks : iterable of int
         The K values, each 2..256; the points keep this order.
     options : CompressOptions
@@ -177,14 +178,19 @@ def size_curve(
     if not isinstance(options, CompressOptions):
         raise InvalidOptions(f"options must be CompressOptions, got {type(options).__name__}")
     validate_options(options)
-    return _size_curve(read_source(source), [int(k) for k in ks_list], options, max_preview_pixels)
+    source = source if isinstance(source, CappedDecode) else read_source(source)
+    return _size_curve(source, [int(k) for k in ks_list], options, max_preview_pixels)
 
 
-def _size_curve(data: bytes, ks: list[int], o: CompressOptions, max_pixels: int) -> SizeCurve:
+def _size_curve(source: bytes | CappedDecode, ks: list[int], o: CompressOptions, max_pixels: int) -> SizeCurve:
     """`size_curve` on validated arguments."""
-    decoded = decode(data, max_pixels=o.max_pixels)
-    image = normalize_image(decoded)
-    del decoded, data
+    if isinstance(source, CappedDecode):
+        image = Image.fromarray(source.pixels)
+    else:
+        decoded = decode(source, max_pixels=o.max_pixels)
+        image = normalize_image(decoded)
+        del decoded
+    del source
     image = apply_plan(image, check_geometry(o, *image.size), o.background)
     if image.mode == "RGBA" and image.getextrema()[3][0] == FULLY_OPAQUE:
         image = image.convert("RGB")  # as `compress` does: no alpha channel when nothing is transparent

@@ -40,6 +40,11 @@ DECODE_FORMATS = ("PNG", "JPEG", "GIF", "WEBP", "TIFF", "BMP", "AVIF", "ICO", "P
 ANIMATED_FORMATS = ("GIF", "PNG", "WEBP", "AVIF")  # others with several frames are multi-page
 FULLY_OPAQUE = 255
 CONVERT_STRIP_PIXELS = 1 << 20  # pixels per strip when copying a Pillow image into numpy
+# Peak memory of decode + normalise + to_array per pixel: Pillow's 4-byte decoded pixel, a 4-byte
+# sRGB conversion and the 3-4 byte array. Measured peaks of a capped child at 50 MP, above its
+# ~30 MB start: 7 (RGB JPEG), 8 (CMYK JPEG), 10 (RGBA PNG) bytes a pixel; 12 leaves a margin for
+# address space reserved beyond what is touched (the cap counts address space, not RSS).
+DECODE_BYTES_PER_PIXEL = 12
 SNIFF_BYTES = 512  # how much of the head of a file the magic-byte checks look at
 EXIF_ORIENTATION_TAG = 0x0112
 QUARTER_TURNS = (5, 6, 7, 8)  # EXIF orientations that swap width and height
@@ -127,7 +132,7 @@ _UNSUPPORTED_ADVICE = {
 }
 
 
-def decode(source: bytes | BinaryIO, *, max_pixels: int) -> DecodedImage:
+def decode(source: bytes | BinaryIO, *, max_pixels: int, max_decode_bytes: int | None = None) -> DecodedImage:
     """Decode the first frame of an untrusted image, checking the pixel limit first.
 
     Parameters
@@ -136,6 +141,9 @@ def decode(source: bytes | BinaryIO, *, max_pixels: int) -> DecodedImage:
         The encoded image. The format is detected from the bytes.
     max_pixels : int
         The largest width*height accepted; checked from the header before pixels are decoded.
+    max_decode_bytes : int or None
+        If given, refuse (ImageTooLarge) an image whose decode and normalisation would need more
+        memory than this, estimated from the header at DECODE_BYTES_PER_PIXEL.
 
     Returns
     -------
@@ -186,6 +194,12 @@ def decode(source: bytes | BinaryIO, *, max_pixels: int) -> DecodedImage:
             raise ImageTooLarge(
                 f"The image is {width}x{height} = {width * height:,} pixels; "
                 f"the limit is {max_pixels:,} pixels."
+            )
+        needed = width * height * DECODE_BYTES_PER_PIXEL
+        if max_decode_bytes is not None and needed > max_decode_bytes:
+            raise ImageTooLarge(
+                f"Decoding this {width}x{height} image needs about {needed >> 20:,} MB; "
+                f"{max(0, max_decode_bytes) >> 20:,} MB are allowed."
             )
         try:
             n_frames = getattr(image, "n_frames", 1) or 1
@@ -336,18 +350,20 @@ def _apply_orientation_from(
     return image.transpose(method)
 
 
-def to_array(image: Image.Image) -> np.ndarray:
-    """Copy an RGB/RGBA Pillow image into a new uint8 array, strip by strip.
+def to_array(image: Image.Image, out: np.ndarray | None = None) -> np.ndarray:
+    """Copy an RGB/RGBA Pillow image into a new uint8 array (or into `out`), strip by strip.
 
     `np.asarray(image)` goes through `tobytes()`, which joins encoded chunks into one bytes object
     and so briefly holds two full copies next to the image; strips keep the extra memory small.
+    `out` (uint8, shape (H, W, C)) lets the capped decode write straight into shared memory.
 
     Returns
     -------
     ndarray of uint8, shape (H, W, C), C = number of bands
     """
     width, height = image.size
-    out = np.empty((height, width, len(image.getbands())), dtype=np.uint8)
+    if out is None:
+        out = np.empty((height, width, len(image.getbands())), dtype=np.uint8)
     rows = max(1, CONVERT_STRIP_PIXELS // width)
     for top in range(0, height, rows):
         bottom = min(height, top + rows)
@@ -388,12 +404,14 @@ class ImageInfo:
     n_frames: int
 
 
-def probe(source: bytes | BinaryIO, *, max_pixels: int) -> ImageInfo:
+def probe(source: bytes | BinaryIO, *, max_pixels: int, max_decode_bytes: int | None = None) -> ImageInfo:
     """Decode an untrusted image (refusing it as `decode` does) and say what it is.
 
     The first frame is decoded in full, so truncated or corrupt files are refused here, not later.
+    `max_decode_bytes` is the full decode's estimate, as in `decode`, so an upload that passes
+    here does not fail for memory in its job.
     """
-    decoded = decode(source, max_pixels=max_pixels)
+    decoded = decode(source, max_pixels=max_pixels, max_decode_bytes=max_decode_bytes)
     try:
         width, height = decoded.width, decoded.height
         try:

@@ -17,6 +17,15 @@ class ImageTooLarge(EngineError):
     """The image has more pixels than the configured limit."""
 
 
+class ImageTooCostly(InvalidImage):
+    """Decoding would cost more than allowed: a structure (huge TIFF tiles, thousands of pages,
+    frames or JPEG scans) refused from the headers, or a decode that ran out of its time cap.
+
+    A subclass of InvalidImage, so code that knows only InvalidImage still refuses the file; the
+    platform answers it with 422 (the file is well-formed enough but too costly to process).
+    """
+
+
 class InvalidOptions(EngineError, ValueError):
     """An option is out of range or does not fit this image.
 

@@ -34,6 +34,7 @@ from .options import (
     CompressOptions, CompressResult, CompressStats, PaletteEntry, SearchAttempt, check_geometry, validate_options,
 )
 from .remap import remap
+from .sandbox import CappedDecode
 
 ProgressCallback = Callable[[str, int], None]
 
@@ -260,7 +261,7 @@ def _hex(color: np.ndarray) -> str:
 
 
 def compress(
-    source: bytes | BinaryIO,
+    source: bytes | BinaryIO | CappedDecode,
     options: CompressOptions,
     *,
     progress: ProgressCallback | None = None,
@@ -269,8 +270,9 @@ def compress(
 
     Parameters
     ----------
-    source : bytes or binary file object
-        The encoded input image (format detected from the bytes).
+    source : bytes, binary file object or CappedDecode
+        The encoded input image (format detected from the bytes), or the result of
+        `sandbox.decode_capped` (the platform's jobs decode untrusted bytes under caps first).
     options : CompressOptions
         Validated here with `options.validate_options`.
     progress : callable or None
@@ -297,16 +299,22 @@ def compress(
         if progress is not None:
             progress(stage, STAGE_PERCENT[stage])
 
-    # decode + normalise
-    data = read_source(source)
-    input_bytes = len(data)
-    decoded = decode(data, max_pixels=o.max_pixels)
-    del data
-    image = normalize_image(decoded)
-    warnings, normalise_operations = decoded.warnings, decoded.operations
-    input_format, input_mode, input_frames = decoded.format, decoded.mode, decoded.n_frames
-    exif = None if o.strip_metadata else output_exif(decoded)
-    del decoded
+    # decode + normalise (already done, under caps, when the source is a CappedDecode)
+    if isinstance(source, CappedDecode):
+        image = Image.fromarray(source.pixels)
+        input_bytes, warnings, normalise_operations = source.input_bytes, list(source.warnings), list(source.operations)
+        input_format, input_mode, input_frames = source.format, source.mode, source.n_frames
+        exif = None if o.strip_metadata else source.exif
+    else:
+        data = read_source(source)
+        input_bytes = len(data)
+        decoded = decode(data, max_pixels=o.max_pixels)
+        del data
+        image = normalize_image(decoded)
+        warnings, normalise_operations = decoded.warnings, decoded.operations
+        input_format, input_mode, input_frames = decoded.format, decoded.mode, decoded.n_frames
+        exif = None if o.strip_metadata else output_exif(decoded)
+        del decoded
     original_width, original_height = image.size
     timings["decode"] = (time.perf_counter() - started) * 1000
     finish("decode")

@@ -8,12 +8,15 @@ import sys
 import compression.engine as engine
 from tests.conftest import REPO_ROOT
 
-FUNCTIONS = {"quantize", "elbow", "compress", "probe", "thumbnail", "validate_options", "plan_geometry", "parse_hex_colour"}
+FUNCTIONS = {
+    "quantize", "elbow", "compress", "probe", "thumbnail", "validate_options", "plan_geometry", "parse_hex_colour",
+    "precheck", "decode_capped", "probe_capped",
+}
 CLASSES = {
     "Quantization", "CompressOptions", "CompressResult", "CompressStats", "CropBox", "PaletteEntry", "SearchAttempt",
-    "GeometryPlan", "ImageInfo", "Bound",
+    "GeometryPlan", "ImageInfo", "Bound", "DecodeLimits", "CappedDecode",
 }
-ERRORS = {"EngineError", "InvalidImage", "UnsupportedFormat", "ImageTooLarge", "InvalidOptions"}
+ERRORS = {"EngineError", "InvalidImage", "UnsupportedFormat", "ImageTooLarge", "ImageTooCostly", "InvalidOptions"}
 PRESET_TUPLES = {"COMPRESSION_PRESETS", "DIMENSION_PRESETS", "RESIZE_MODES"}
 
 
