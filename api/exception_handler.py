@@ -20,7 +20,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from compression.errors import http_status
 from compression.middleware import DATABASE_UNAVAILABLE_MESSAGE, RETRY_AFTER_SECONDS
 
-from .exceptions import Conflict, PayloadTooLarge, QuotaExceededError, StorageQuotaExceeded, UnsupportedImage
+from .exceptions import Conflict, ImageTooCostly, PayloadTooLarge, QuotaExceededError, StorageQuotaExceeded, UnsupportedImage
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +45,7 @@ _API_ERRORS = {
     409: (Conflict, "The job is not in a state that allows this."),
     413: (PayloadTooLarge, "The file is too large."),
     415: (UnsupportedImage, "The file is not a valid image."),
+    422: (ImageTooCostly, "This image would cost too much to decode."),
     429: (QuotaExceededError, "Quota exceeded."),
 }
 

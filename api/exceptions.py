@@ -40,3 +40,11 @@ class StorageQuotaExceeded(APIException):
     status_code = status.HTTP_403_FORBIDDEN
     default_detail = "Your storage quota is used up."
     default_code = "storage_quota_exceeded"
+
+
+class ImageTooCostly(APIException):
+    """A file whose decode would cost more than the platform allows (structure or time)."""
+
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_detail = "This image would cost too much to decode."
+    default_code = "image_too_costly"

@@ -26,6 +26,7 @@ class InvalidUpload(CompressionError):
 
     `kind` tells the API and the dashboard which status to use:
     "invalid_image" and "unsupported_format" (415: a file we cannot decode), "image_too_large" (413, too many pixels),
+    "image_too_costly" (422: tiles, pages, frames or scans beyond the limits, or a decode past its time cap),
     "file_too_large" (413, too many bytes; raised as the `UploadTooLarge` subclass). Bad options are 400.
     """
 
@@ -60,12 +61,14 @@ STATUS_TABLE = (
     (QuotaExceeded, "storage", 403),
     (InvalidUpload, "file_too_large", 413),
     (InvalidUpload, "image_too_large", 413),
+    (InvalidUpload, "image_too_costly", 422),
     (InvalidUpload, None, 415),
     (JobNotCancellable, None, 409),
     (JobNotFinished, None, 409),
     (engine_errors.InvalidOptions, None, 400),
     (engine_errors.ImageTooLarge, None, 413),
     (engine_errors.UnsupportedFormat, None, 415),
+    (engine_errors.ImageTooCostly, None, 422),
     (engine_errors.InvalidImage, None, 415),
     (engine_errors.EngineError, None, 400),
 )

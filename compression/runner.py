@@ -4,7 +4,6 @@ The runner never raises for a bad image or a storage fault: the job row records 
 lost database is raised on, so the worker reconnects and stale-job recovery takes the job over.
 """
 
-import io
 import logging
 import math
 import threading
@@ -16,6 +15,7 @@ from django.db import InterfaceError, OperationalError, connection
 from django.db.models import F
 from django.utils import timezone
 
+from compression.decoding import decode_limits
 from compression.models import CompressionJob, JobStatus
 from compression.stored_files import delete_files
 
@@ -83,7 +83,7 @@ def job_run(*, job_id) -> CompressionJob | None:
 
 
 def _execute(job: CompressionJob) -> None:
-    from compression.engine import EngineError, compress
+    from compression.engine import EngineError, compress, decode_capped
 
     attempt = job.attempts
     mine = CompressionJob.objects.filter(id=job.id, status=JobStatus.RUNNING, attempts=attempt)
@@ -114,7 +114,7 @@ def _execute(job: CompressionJob) -> None:
         except Exception as exc:
             raise StorageFailure(STORAGE_READ_ERROR_MESSAGE) from exc
         progress("read", 5)
-        result = compress(io.BytesIO(data), job.to_compress_options(), progress=progress)
+        result = compress(decode_capped(data, decode_limits()), job.to_compress_options(), progress=progress)
         if heartbeat.cancelled.is_set():
             raise JobCancelled()
     except JobCancelled:

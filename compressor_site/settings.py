@@ -218,6 +218,11 @@ if TASKS_BACKEND == "rq":
 # Limits and housekeeping (0 = unlimited where it says so).
 MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 25 * 1024 * 1024, minimum=1)
 MAX_IMAGE_PIXELS = env_int("MAX_IMAGE_PIXELS", 50_000_000, minimum=1)
+# Every decode of user bytes runs in a child process under these caps (compression/decoding.py);
+# the child's own interpreter takes 150-200 MB of the memory cap.
+DECODE_MEMORY_MB = env_int("DECODE_MEMORY_MB", 1024, minimum=250)
+DECODE_CPU_SECONDS = env_int("DECODE_CPU_SECONDS", 15, minimum=1)
+DECODE_WALL_SECONDS = env_int("DECODE_WALL_SECONDS", 25, minimum=1)
 QUOTA_JOBS_PER_DAY = env_int("QUOTA_JOBS_PER_DAY", 0)
 QUOTA_STORAGE_BYTES = env_int("QUOTA_STORAGE_BYTES", 0)
 RETENTION_DAYS = env_int("RETENTION_DAYS", 30, minimum=1)

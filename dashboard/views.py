@@ -27,6 +27,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from compression import selectors, services
+from compression.decoding import decode_limits
 from compression.downloads import content_type_for, download_filename, file_response, job_download_filename
 from compression.engine import BOUNDS
 from compression.engine.errors import EngineError
@@ -256,11 +257,13 @@ def _size_curve_key(job) -> str:
 
 
 def _size_curve(job) -> dict:
+    from compression.engine import decode_capped
     from compression.engine.curves import size_curve
 
     with job.upload.file.open("rb") as handle:
         data = handle.read()
-    return size_curve(data, SIZE_CURVE_KS, options=job.to_compress_options()).to_dict()
+    pixels = decode_capped(data, decode_limits())
+    return size_curve(pixels, SIZE_CURVE_KS, options=job.to_compress_options()).to_dict()
 
 
 @login_required

@@ -9,6 +9,7 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.template.defaultfilters import filesizeformat
 
+from compression.decoding import decode_limits
 from compression.errors import InvalidUpload, UploadTooLarge
 from compression.models import Upload
 from compression.stored_files import delete_files, job_file_names
@@ -19,9 +20,10 @@ from .quotas import check_storage_quota, lock_user
 def upload_create(*, owner, file, original_name: str | None = None) -> Upload:
     """Store an uploaded image after checking its size, type and pixel count.
 
-    `file` is a Django UploadedFile/File, a file object or bytes. The pixels are counted from the
-    header before anything is decoded. The same user uploading the same bytes again gets the
-    existing Upload back (no second copy is stored).
+    `file` is a Django UploadedFile/File, a file object or bytes. The same user uploading the same
+    bytes again gets the existing Upload back, found by its hash before anything is decoded (no
+    second copy is stored, no second decode). A new file is checked from its headers (pixels,
+    tiles, pages, frames, scans), then decoded in a child process under the decode caps.
     """
     upload, _created = upload_get_or_create(owner=owner, file=file, original_name=original_name)
     return upload
@@ -33,8 +35,11 @@ def upload_get_or_create(*, owner, file, original_name: str | None = None) -> tu
     if original_name is None:
         original_name = getattr(file, "name", "") or ""
     original_name = _display_name(original_name)
-    fmt, width, height = _inspect_image(data)
     digest = hashlib.sha256(data).hexdigest()
+    existing = Upload.objects.filter(owner=owner, sha256=digest).first()
+    if existing is not None:
+        return existing, False
+    fmt, width, height = _inspect_image(data)
 
     with transaction.atomic():
         lock_user(owner)
@@ -102,7 +107,8 @@ def _display_name(name: str) -> str:
     """The file name for display: last path component, no control characters, at most 255 chars."""
     name = str(name).replace("\\", "/")
     name = posixpath.basename(name)
-    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C").strip()
+    # No control characters, and no leading dot: a download named after it must not be hidden.
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C").strip().lstrip(".").strip()
     if len(name) > 255:
         stem, dot, ext = name.rpartition(".")
         name = (stem[: 250 - len(ext)] + dot + ext) if dot and len(ext) <= 10 else name[:255]
@@ -110,15 +116,18 @@ def _display_name(name: str) -> str:
 
 
 def _inspect_image(data: bytes) -> tuple[str, int, int]:
-    """(format, displayed width, height) of an upload, through the engine's decoder.
+    """(format, displayed width, height) of an upload, through the engine's capped decoder.
 
-    The decoder checks the pixel count from the header before decoding any pixel, then decodes
-    the first frame, so truncated or corrupt files are refused at upload time, not in the worker.
+    The headers are checked before any pixel is decoded; then the first frame is decoded in a
+    child process under the decode caps, so truncated, corrupt or costly files are refused at
+    upload time, not in the worker.
     """
-    from compression.engine import EngineError, ImageTooLarge, UnsupportedFormat, probe
+    from compression.engine import EngineError, ImageTooCostly, ImageTooLarge, UnsupportedFormat, probe_capped
 
     try:
-        info = probe(data, max_pixels=settings.MAX_IMAGE_PIXELS)
+        info = probe_capped(data, decode_limits())
+    except ImageTooCostly as exc:
+        raise InvalidUpload(str(exc), kind="image_too_costly") from exc
     except ImageTooLarge as exc:
         raise InvalidUpload(str(exc), kind="image_too_large") from exc
     except UnsupportedFormat as exc:
