@@ -3,7 +3,7 @@
 from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import get_user_model, password_validation
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 
 from . import login_guard
@@ -84,3 +84,29 @@ class LoginForm(LoginLockoutMixin, AuthenticationForm):
 
 class AdminLoginForm(LoginLockoutMixin, AdminAuthenticationForm):
     """The admin's login form (admin.site.login_form)."""
+
+
+class GuardedPasswordChangeForm(PasswordChangeForm):
+    """Django's password change, with the old password's check locked out like a log-in.
+
+    A stolen session must not become a password-guessing oracle: a wrong old password counts as a
+    failed login for the user and the client, and while either is locked no check is made.
+    """
+
+    def __init__(self, user, *args, request=None, **kwargs):
+        super().__init__(user, *args, **kwargs)
+        self.request = request
+
+    def clean_old_password(self):
+        username = self.user.get_username()
+        remaining = login_guard.lockout_remaining(username=username, request=self.request)
+        if remaining:
+            raise ValidationError(login_guard.locked_message(remaining), code="locked")
+        try:
+            return super().clean_old_password()
+        except ValidationError:
+            login_guard.failure_record(username=username, request=self.request)
+            raise
+
+    def is_locked(self) -> bool:
+        return self.has_error("old_password", "locked")

@@ -1,4 +1,4 @@
-"""Named API tokens, owned by the accounts app (the table keeps its first name, api_apitoken).
+"""Named API tokens (the table keeps its first name, api_apitoken) and the login guard's counters.
 
 DRF's authtoken allows one token per user and stores the key in clear; a user here has several
 named tokens, and only the SHA-256 of each key is stored (the key is shown once, at creation).
@@ -26,3 +26,16 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+class SecurityCounter(models.Model):
+    """Events counted in a time window, in the database so no cache eviction can reset them:
+    failed logins per username and per client IP, sign-ups per client IP (accounts/login_guard.py).
+    `key` holds hashes, never a username or an address in clear."""
+
+    key = models.CharField(max_length=100, unique=True)
+    count = models.PositiveIntegerField(default=0)
+    window_ends = models.FloatField(db_index=True)  # Unix time: the window started at the first event
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.count}"

@@ -10,7 +10,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from . import services, tokens as api_tokens
-from .forms import LoginForm, SignupForm, TokenCreateForm
+from . import login_guard
+from .forms import GuardedPasswordChangeForm, LoginForm, SignupForm, TokenCreateForm
 
 
 @require_http_methods(["GET", "POST"])
@@ -18,6 +19,11 @@ def signup(request):
     if request.user.is_authenticated:
         return redirect("dashboard")
     form = SignupForm(request.POST or None)
+    wait = login_guard.signup_wait(request) if request.method == "POST" else 0
+    if wait:
+        minutes = max(1, -(-wait // 60))
+        form.add_error(None, f"Too many new accounts from your address; try again in {minutes} minute{'s' if minutes != 1 else ''}.")
+        return render(request, "registration/signup.html", {"form": form}, status=429)
     if request.method == "POST" and form.is_valid():
         try:
             user = services.user_create(
@@ -29,10 +35,26 @@ def signup(request):
             for field, errors in exc.message_dict.items():
                 form.add_error("password1" if field == "password" else (field if field in form.fields else None), errors)
         else:
+            login_guard.signup_record(request)
             auth_login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
             messages.success(request, f"Welcome, {user.username}! Drop an image below to compress it.")
             return redirect("dashboard")
     return render(request, "registration/signup.html", {"form": form})
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Django's password change; 429 while the old-password check is locked out."""
+
+    form_class = GuardedPasswordChangeForm
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "request": self.request}
+
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        if form.is_locked():
+            response.status_code = 429
+        return response
 
 
 class LoginView(auth_views.LoginView):

@@ -151,6 +151,9 @@ AUTH_PASSWORD_VALIDATORS = [
 AUTHENTICATION_BACKENDS = ["accounts.login_guard.RateLimitedModelBackend"]
 LOGIN_MAX_FAILURES = env_int("LOGIN_MAX_FAILURES", 10, minimum=1)
 LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 900, minimum=1)
+# Sign-ups: at most SIGNUP_MAX_PER_IP new accounts from one client IP per SIGNUP_WINDOW_SECONDS.
+SIGNUP_MAX_PER_IP = env_int("SIGNUP_MAX_PER_IP", 5, minimum=1)
+SIGNUP_WINDOW_SECONDS = env_int("SIGNUP_WINDOW_SECONDS", 3600, minimum=1)
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"

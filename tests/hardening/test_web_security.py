@@ -617,3 +617,48 @@ def test_unreadable_dashboard_upload_is_json_400_even_with_csrf_enforced(alice):
     response = client.post("/dashboard/upload/", {"file": named(png_bytes(seed=42), "A" * 10_000 + ".png"), "n_colors": "4"})
     assert response.status_code == 400
     assert response["Content-Type"] == "application/json" and "could not be read" in response.json()["error"]
+
+
+# --- security counters that cannot be evicted (issue 13) -------------------------------------------
+
+
+def test_the_lockout_survives_a_cache_filled_and_flushed_by_others(alice, limits):
+    from django.core.cache import cache
+
+    for i in range(3):
+        Client().post("/login/", {"username": "alice", "password": f"guess{i}"})
+    for i in range(2_000):  # what another account's uploads and pages do to a shared cache
+        cache.set(f"filler:{i}", i)
+    cache.clear()
+    assert Client().post("/login/", {"username": "alice", "password": PASSWORD}).status_code == 429
+
+
+def test_the_old_password_check_is_locked_out_like_a_login(alice, limits):
+    client = Client()
+    client.force_login(alice)
+    new = {"new_password1": "a-new-long-passphrase-7", "new_password2": "a-new-long-passphrase-7"}
+    for i in range(3):
+        response = client.post("/account/password/", {"old_password": f"guess{i}", **new})
+        assert response.status_code == 200 and "old_password" in response.context["form"].errors
+    locked = client.post("/account/password/", {"old_password": PASSWORD, **new})
+    assert locked.status_code == 429 and "Too many failed attempts" in locked.content.decode()
+    alice.refresh_from_db()
+    assert alice.check_password(PASSWORD)  # not changed while locked
+    # The same counters as the log-in: the lockout holds there too.
+    assert Client().post("/login/", {"username": "alice", "password": PASSWORD}).status_code == 429
+
+
+def test_signup_is_throttled_per_client_address(settings, django_user_model):
+    settings.SIGNUP_MAX_PER_IP = 2
+
+    def sign_up(name, address):
+        data = {"username": name, "email": f"{name}@example.com",
+                "password1": "a-long-unusual-passphrase-9", "password2": "a-long-unusual-passphrase-9"}
+        return Client(REMOTE_ADDR=address).post("/signup/", data)
+
+    assert sign_up("carol", "192.0.2.7").status_code == 302
+    assert sign_up("dave", "192.0.2.7").status_code == 302
+    refused = sign_up("erin", "192.0.2.7")
+    assert refused.status_code == 429 and "Too many new accounts" in refused.content.decode()
+    assert not django_user_model.objects.filter(username="erin").exists()
+    assert sign_up("erin", "192.0.2.8").status_code == 302  # another address is not affected
