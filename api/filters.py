@@ -5,6 +5,7 @@ import datetime
 import django_filters
 from django import forms
 from django_filters.fields import IsoDateTimeField
+from rest_framework.exceptions import ValidationError
 from rest_framework.filters import OrderingFilter
 
 from compression.models import CompressionJob, JobStatus, OutputFormat
@@ -55,10 +56,23 @@ class JobFilter(django_filters.FilterSet):
         fields = ["status", "output_format", "n_colors", "upload"]
 
 
-class JobOrdering(OrderingFilter):
+class StrictOrderingFilter(OrderingFilter):
+    """?ordering= with a field we cannot sort by is a 400 naming the fields there are (DRF drops it)."""
+
+    def remove_invalid_fields(self, queryset, fields, view, request):
+        valid = super().remove_invalid_fields(queryset, fields, view, request)
+        if len(valid) != len([field for field in fields if field]):
+            unknown = [field for field in fields if field and field not in valid]
+            raise ValidationError({
+                "ordering": [f"Cannot sort by {', '.join(unknown)}; use: {', '.join(self.ordering_fields)} (prefix '-' for descending)."]
+            })
+        return valid
+
+
+class JobOrdering(StrictOrderingFilter):
     ordering_fields = ["created_at", "finished_at", "n_colors", "ratio", "output_bytes", "input_bytes", "psnr", "ssim", "processing_ms", "status"]
     ordering_description = "Sort by one or more of: created_at, finished_at, n_colors, ratio, output_bytes, input_bytes, psnr, ssim, processing_ms, status; prefix '-' for descending."
 
 
-class UploadOrdering(OrderingFilter):
+class UploadOrdering(StrictOrderingFilter):
     ordering_fields = ["created_at", "size_bytes", "width", "height", "original_name"]

@@ -2,6 +2,8 @@
 
 from django.conf import settings
 from django.utils.csp import CSP
+from django.utils.html import escape
+from drf_spectacular.renderers import OpenApiYamlRenderer
 from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer
 
 from .palettes import palette_css, palette_gpl
@@ -23,6 +25,23 @@ class PaletteGPLRenderer(BaseRenderer):
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
         return palette_gpl(data).encode("utf-8")
+
+
+class OpenApiHtmlRenderer(BaseRenderer):
+    """The schema for a browser (Accept: text/html): its YAML on a plain page, not a download."""
+
+    media_type = "text/html"
+    format = "html"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        yaml = OpenApiYamlRenderer().render(data, renderer_context=renderer_context).decode("utf-8")
+        page = (
+            '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>OpenAPI schema</title></head>'
+            '<body><p><a href="?format=yaml">YAML</a> · <a href="?format=json">JSON</a> · '
+            '<a href="../docs/">Interactive docs</a></p><pre>{}</pre></body></html>'
+        )
+        return page.format(escape(yaml)).encode("utf-8")
 
 
 class ImageFileRenderer(BaseRenderer):

@@ -11,10 +11,36 @@ from compression.engine import BOUNDS, InvalidOptions, parse_hex_colour
 from compression.engine.presets import COLOR_SPACES, OUTPUT_FORMATS, RESIZE_MODE_KEYS
 
 
+class AsciiNumberMixin:
+    """Numbers written with ASCII digits only: Python's int() also reads "٣" as 3."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and not data.isascii():
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class IntegerField(AsciiNumberMixin, serializers.IntegerField):
+    pass
+
+
+class FloatField(AsciiNumberMixin, serializers.FloatField):
+    pass
+
+
+class StrictUUIDField(serializers.UUIDField):
+    """A UUID written as a string: DRF would also read the number 5 as a UUID (and answer 404)."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid", value=data)
+        return super().to_internal_value(data)
+
+
 def bounded(name: str, **kwargs) -> serializers.Field:
     """A number field whose range and message are the engine's (compression.engine.BOUNDS)."""
     bound = BOUNDS[name]
-    field_class = serializers.IntegerField if bound.integer else serializers.FloatField
+    field_class = IntegerField if bound.integer else FloatField
     message = bound.message.replace("%", "%%")  # the messages are %-formatted with the limit
     messages = {key: message for key in ("invalid", "min_value", "max_value", "max_string_length")}
     return field_class(min_value=bound.minimum, max_value=bound.maximum, error_messages=messages, **kwargs)
@@ -129,7 +155,7 @@ def options_for_service(validated: dict) -> dict:
 
 
 class JobCreateRequestSerializer(JobOptionsSerializer):
-    upload_id = serializers.UUIDField(required=False, help_text="An upload of yours; or send `file` instead.")
+    upload_id = StrictUUIDField(required=False, help_text="An upload of yours; or send `file` instead.")
     file = serializers.FileField(required=False, help_text="An image to upload and compress in one request.")
 
     def validate(self, attrs):
@@ -146,7 +172,7 @@ class JobRerunRequestSerializer(JobOptionsSerializer):
 
 class JobBatchRequestSerializer(JobOptionsSerializer):
     upload_ids = serializers.ListField(
-        child=serializers.UUIDField(), min_length=1, max_length=100,
+        child=StrictUUIDField(), min_length=1, max_length=100,
         help_text="Uploads of yours; one job each, all with the same options.",
     )
 
@@ -157,7 +183,7 @@ class JobBatchRequestSerializer(JobOptionsSerializer):
 
 
 class JobZipRequestSerializer(serializers.Serializer):
-    ids = serializers.ListField(child=serializers.UUIDField(), min_length=1, max_length=100, help_text="Succeeded jobs of yours.")
+    ids = serializers.ListField(child=StrictUUIDField(), min_length=1, max_length=100, help_text="Succeeded jobs of yours.")
 
     def validate_ids(self, value):
         if len(value) > settings.API_MAX_BATCH:
@@ -166,7 +192,7 @@ class JobZipRequestSerializer(serializers.Serializer):
 
 
 class WaitQuerySerializer(serializers.Serializer):
-    wait = serializers.IntegerField(
+    wait = IntegerField(
         required=False, min_value=0, max_value=60, default=0,
         help_text="Hold the answer until the job finishes or this many seconds pass (at most 60).",
     )
@@ -477,7 +503,7 @@ class ClassicUploadRequestSerializer(serializers.Serializer):
 
 class ClassicUploadResponseSerializer(serializers.Serializer):
     success = serializers.BooleanField()
-    image_id = serializers.UUIDField()
+    image_id = StrictUUIDField()
     preview_url = serializers.CharField()
     dimensions = DimensionsSerializer()
     format = serializers.CharField()
@@ -490,7 +516,7 @@ class ClassicCompressOptionsSerializer(serializers.Serializer):
 
 
 class ClassicCompressRequestSerializer(ClassicCompressOptionsSerializer):
-    image_id = serializers.UUIDField()
+    image_id = StrictUUIDField()
 
 
 class ClassicAdvancedOptionsSerializer(ClassicCompressOptionsSerializer):
@@ -502,7 +528,7 @@ class ClassicAdvancedOptionsSerializer(ClassicCompressOptionsSerializer):
 
 
 class ClassicCompressAdvancedRequestSerializer(ClassicAdvancedOptionsSerializer):
-    image_id = serializers.UUIDField()
+    image_id = StrictUUIDField()
 
 
 class ClassicCompressDirectRequestSerializer(ClassicAdvancedOptionsSerializer):
@@ -561,7 +587,7 @@ class ClassicCompressAdvancedResponseSerializer(ClassicCompressResponseSerialize
 class ClassicCompressDirectResponseSerializer(ClassicCompressAdvancedResponseSerializer):
     compression_ratio = serializers.FloatField(help_text="Original file bytes / compressed file bytes.")
     processing_time = serializers.FloatField(help_text="Seconds.")
-    image_id = serializers.UUIDField()
+    image_id = StrictUUIDField()
 
 
 def classic_stats(job, *, advanced: bool) -> dict:

@@ -8,8 +8,8 @@ from django.http import HttpResponse
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from .views import classic, health, resources, tokens
-from .renderers import inline_style_csp
+from .views import classic, health, resources, root, tokens
+from .renderers import OpenApiHtmlRenderer, inline_style_csp
 
 app_name = "api"
 
@@ -17,6 +17,12 @@ app_name = "api"
 def _without_schema(view_class):
     """The same view under a second path, left out of the OpenAPI schema."""
     return type(f"{view_class.__name__}Alias", (view_class,), {"schema": None})
+
+
+class SchemaView(SpectacularAPIView):
+    """The OpenAPI schema: YAML or JSON for tools, a readable page for a browser."""
+
+    renderer_classes = [*SpectacularAPIView.renderer_classes, OpenApiHtmlRenderer]
 
 
 class DocsView(SpectacularSwaggerSplitView):
@@ -44,6 +50,7 @@ def classic_paths(route: str, view_class, name: str):
 
 
 urlpatterns = [
+    path("", root.ApiRootView.as_view(), name="root"),
     # Auth and tokens
     path("auth/token/", tokens.TokenObtainApi.as_view(), name="token-obtain"),
     path("auth/tokens/", tokens.TokenListApi.as_view(), name="token-list"),
@@ -81,6 +88,8 @@ urlpatterns = [
     path("download/<uuid:job_id>/", _without_schema(classic.ClassicDownloadApi).as_view(), name="classic-download-slash"),
     # Schema and docs (public; Swagger UI served from drf-spectacular-sidecar, no CDN. Redoc is left
     # out: its template loads Google Fonts)
-    path("schema/", SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[]), name="schema"),
+    path("schema/", SchemaView.as_view(authentication_classes=[], permission_classes=[]), name="schema"),
     path("docs/", DocsView.as_view(url_name="api:schema"), name="docs"),
+    # Last: every other path under /api/ is a JSON 404.
+    re_path(r"^.*$", root.NotFoundView.as_view(), name="not-found"),
 ]

@@ -253,7 +253,7 @@ REST_FRAMEWORK = {
     # The browsable API's HTML allows inline styles (DRF's templates use them); scripts stay strict.
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer", "api.renderers.CspBrowsableAPIRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "api.parsers.LimitedJSONParser",
         "api.parsers.LimitedMultiPartParser",
         "rest_framework.parsers.FormParser",
     ],

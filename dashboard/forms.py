@@ -11,6 +11,23 @@ TARGET_CHOICES = [("none", "None"), ("size", "File size"), ("quality", "Quality"
 QUALITY_METRICS = [("psnr", "PSNR (dB)"), ("ssim", "SSIM (0–1)")]
 
 
+class AsciiNumberMixin:
+    """Numbers written with ASCII digits only: Python's int() also reads "٣" as 3."""
+
+    def to_python(self, value):
+        if isinstance(value, str) and not value.isascii():
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return super().to_python(value)
+
+
+class IntegerField(AsciiNumberMixin, forms.IntegerField):
+    pass
+
+
+class FloatField(AsciiNumberMixin, forms.FloatField):
+    pass
+
+
 def bounded(name: str, *, scale: float = 1, **kwargs) -> forms.Field:
     """A number field whose range and message are the engine's (compression.engine.BOUNDS).
 
@@ -18,7 +35,7 @@ def bounded(name: str, *, scale: float = 1, **kwargs) -> forms.Field:
     """
     bound = BOUNDS[name]
     integer = bound.integer or scale != 1
-    field_class = forms.IntegerField if integer else forms.FloatField
+    field_class = IntegerField if integer else FloatField
     message = bound.message.replace("%", "%%")  # Django %-formats the messages with the limit
     maximum = None if bound.maximum is None else bound.maximum * scale
     return field_class(
@@ -57,7 +74,7 @@ class JobOptionsForm(forms.Form):
     target = forms.ChoiceField(choices=TARGET_CHOICES, initial="none", required=False)
     target_size_kb = bounded("target_size_kb", label="Target size (KB)", required=False)
     quality_metric = forms.ChoiceField(choices=QUALITY_METRICS, initial="psnr", required=False)
-    target_quality = forms.FloatField(label="Target quality", required=False)
+    target_quality = FloatField(label="Target quality", required=False)
 
     def clean(self):
         cleaned = super().clean()

@@ -5,7 +5,7 @@ import time
 from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import status
-from rest_framework.parsers import FormParser, JSONParser
+from rest_framework.parsers import FormParser
 from rest_framework.response import Response
 
 from compression import selectors
@@ -14,11 +14,11 @@ from compression.models import CompressionJob, JobStatus, Upload
 
 from .. import serializers as s
 from ..exceptions import Conflict
-from ..parsers import LimitedMultiPartParser
+from ..parsers import LimitedJSONParser, LimitedMultiPartParser
 
 
 WAIT_POLL_SECONDS = 0.25
-PARSERS = [JSONParser, LimitedMultiPartParser, FormParser]
+PARSERS = [LimitedJSONParser, LimitedMultiPartParser, FormParser]
 ERRORS = {
     400: OpenApiResponse(description="Invalid parameters: field errors."),
     401: OpenApiResponse(description="Not authenticated."),

@@ -5,7 +5,7 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
-from rest_framework.parsers import FormParser, JSONParser
+from rest_framework.parsers import FormParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 from accounts import tokens
 from compression import selectors
 
+from ..parsers import LimitedJSONParser
 from .. import serializers as s
 from ..authentication import raise_if_locked
 from ..throttling import AuthThrottle
@@ -25,7 +26,7 @@ class TokenObtainApi(GenericAPIView):
     authentication_classes = []
     permission_classes = [AllowAny]
     throttle_classes = [AuthThrottle]
-    parser_classes = [JSONParser, FormParser]
+    parser_classes = [LimitedJSONParser, FormParser]
     serializer_class = s.TokenObtainRequestSerializer
 
     @extend_schema(
@@ -51,7 +52,7 @@ class TokenListApi(GenericAPIView):
     """Your API tokens (never the keys), and creating a named one."""
 
     serializer_class = s.ApiTokenSerializer
-    parser_classes = [JSONParser, FormParser]
+    parser_classes = [LimitedJSONParser, FormParser]
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
