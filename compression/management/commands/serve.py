@@ -145,12 +145,15 @@ class Command(BaseCommand):
         parser.add_argument("--max-requests-jitter", type=int, default=None,
                             help="Up to this many more, at random per process, so they are not all replaced "
                                  "at once (default: WEB_MAX_REQUESTS_JITTER, else 100).")
+        parser.add_argument("--run-dir", type=Path, default=None,
+                            help="Folder for nginx's config, pid, logs and temporary files and gunicorn's "
+                                 "socket (default: .run/serve-<port>/ in the project).")
         parser.add_argument("--no-worker", action="store_true", help="Run only the web server.")
         parser.add_argument("--no-proxy", action="store_true",
                             help="No nginx: gunicorn listens on --host/--port itself, unprotected against slow clients.")
 
     def handle(self, *args, host, port, web_workers, web_threads, max_requests, max_requests_jitter,
-               no_worker, no_proxy, **options):
+               run_dir, no_worker, no_proxy, **options):
         web_workers = web_workers if web_workers is not None else env_count("WEB_CONCURRENCY", 2)
         web_threads = web_threads if web_threads is not None else env_count("WEB_THREADS", 4)
         max_requests = max_requests if max_requests is not None else env_count("WEB_MAX_REQUESTS", 1000)
@@ -169,7 +172,7 @@ class Command(BaseCommand):
             nginx = find_nginx()
             if nginx is None:
                 raise CommandError(NGINX_MISSING)
-            run_dir = base_dir / ".run" / f"serve-{port}"
+            run_dir = (run_dir or base_dir / ".run" / f"serve-{port}").resolve()
             run_dir.mkdir(parents=True, exist_ok=True)
             run_dir.chmod(0o700)  # the gunicorn socket inside is for nginx (this user) only
             socket_path = run_dir / "gunicorn.sock"
