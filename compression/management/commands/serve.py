@@ -58,9 +58,12 @@ def env_count(name: str, default: int) -> int:
 
 
 def find_nginx() -> str | None:
+    """The nginx to run: $NGINX, else the first on PATH, /usr/sbin or /usr/local/sbin."""
     if os.environ.get("NGINX"):
         path = os.environ["NGINX"]
-        return path if os.access(path, os.X_OK) else None
+        if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+            raise CommandError(f"NGINX={path!r} is not an executable file")
+        return path
     return shutil.which("nginx", path=NGINX_SEARCH_PATH)
 
 
@@ -246,6 +249,13 @@ class Command(BaseCommand):
         for name, child in children.items():
             if child.poll() is None:
                 child.send_signal(stop_signals.get(name, signal.SIGTERM))
+            else:
+                # Its own processes may outlive it: nginx's workers keep the port when their
+                # master is killed. Each child leads its own session, so its group is its pid.
+                try:
+                    os.killpg(child.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
         deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
         for name, child in children.items():
             try:
