@@ -153,3 +153,21 @@ def test_object_store_outage_fails_the_job_clearly_then_a_rerun_succeeds(
         if worker is not None:
             stop(worker)
         server.stop()
+
+
+def test_an_idle_worker_stops_within_seconds_on_sigterm(alice, worker_env):
+    """SIGTERM (a deploy, `docker compose stop`) on a worker that just finished a job. On RQ the
+    shutdown used to wait up to 60 s for rq's pubsub thread in about one run in five
+    (compression/rq_worker.py), so the stop is tried several times."""
+    upload = services.upload_create(owner=alice, file=make_png(seed=60))
+    for attempt in range(4):
+        job = services.job_create(owner=alice, upload=upload, options={"n_colors": 4, "seed": attempt})
+        worker = start_worker(worker_env)
+        try:
+            wait_for(lambda: job_state(job.id)["status"] == JobStatus.SUCCEEDED, timeout=60, interval=0.1,
+                     message="the job")
+            assert stop(worker, timeout=10) == 0
+        finally:
+            if worker.poll() is None:
+                worker.kill()
+                worker.wait()
