@@ -103,13 +103,22 @@ def test_serve_runs_nginx_gunicorn_and_worker_and_ctrl_c_stops_all(worker_env, r
         # gunicorn is on the private socket only, so nothing reaches it except through nginx.
         gunicorn = next(line for line in names.values() if b"gunicorn" in line)
         assert f"unix:{run_dir}/gunicorn.sock".encode() in gunicorn
+        gunicorn_pid = next(pid for pid, line in names.items() if b"gunicorn" in line)
+        assert b"BEHIND_TLS_PROXY=true" in Path(f"/proc/{gunicorn_pid}/environ").read_bytes().split(b"\0")
         assert (run_dir / "gunicorn.sock").is_socket()
         assert os.stat(run_dir).st_mode & 0o077 == 0
+        # nginx appends the real peer to a client-sent X-Forwarded-For; the app (BEHIND_TLS_PROXY,
+        # set by serve) takes that last hop, and gunicorn's access log shows the whole header.
+        spoofed = urllib.request.Request(f"http://127.0.0.1:{port}/api/health?spoofed",
+                                         headers={"X-Forwarded-For": "198.51.100.7"})
+        urllib.request.urlopen(spoofed, timeout=5).close()
         serve.send_signal(signal.SIGINT)
         assert serve.wait(timeout=40) == 0
         time.sleep(0.2)
         assert all(not Path(f"/proc/{pid}").exists() for pid in children)
         assert http_status(f"http://127.0.0.1:{port}/") is None
+        log = serve.stdout.read().decode()
+        assert re.search(r"^198\.51\.100\.7, 127\.0\.0\.1 .*GET /api/health\?spoofed", log, re.MULTILINE), log[-2000:]
     finally:
         stop_serve(serve)
 
