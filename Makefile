@@ -23,12 +23,14 @@ native: $(VENV)/.installed
 
 venv: $(VENV)/.installed native
 
-# Debian packages the tests and benchmarks drive (browser tests, the pngquant baseline).
+# Debian packages the tests and benchmarks drive (browser tests, the pngquant baseline, nginx in
+# front of gunicorn in `manage.py serve`; Debian puts nginx in /usr/sbin, off some users' PATH).
 system-deps:
-	@if ! command -v chromium >/dev/null || ! command -v pngquant >/dev/null; then \
+	@if ! command -v chromium >/dev/null || ! command -v pngquant >/dev/null \
+			|| ! { command -v nginx || test -x /usr/sbin/nginx; } >/dev/null; then \
 		if [ "$$(id -u)" = 0 ]; then \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium pngquant >/dev/null; \
-		else echo "Install Debian's chromium and pngquant (sudo apt-get install chromium pngquant)"; exit 1; fi; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium pngquant nginx >/dev/null; \
+		else echo "Install Debian's chromium, pngquant and nginx (sudo apt-get install chromium pngquant nginx)"; exit 1; fi; \
 	fi
 
 # Collected static files: gunicorn serves them through whitenoise's manifest, so every command
@@ -39,9 +41,10 @@ static: venv
 .run/secret_key:
 	@mkdir -p .run && $(BASE_PYTHON) -c "import secrets; print(secrets.token_urlsafe(50))" > $@ && chmod 600 $@
 
+# nginx on HOST:PORT in front of gunicorn (needs Debian's nginx; SERVE_ARGS=--no-proxy runs without).
 run: venv static .run/secret_key
 	SECRET_KEY_FILE=.run/secret_key $(PY) manage.py migrate --noinput
-	SECRET_KEY_FILE=.run/secret_key $(PY) manage.py serve --host $(HOST) --port $(PORT)
+	SECRET_KEY_FILE=.run/secret_key $(PY) manage.py serve --host $(HOST) --port $(PORT) $(SERVE_ARGS)
 
 # The import contracts of pyproject.toml (the layers of docs/platform-contract.md), then the suite.
 test: venv system-deps static
@@ -56,10 +59,12 @@ test-fast: venv static
 bench: venv system-deps
 	SECRET_KEY=insecure-bench-key $(PY) bench/bench_engine.py
 
-# The slow hardening checks (issue 6), bounded in count and time: a load run against gunicorn and
-# workers on loopback, then PostgreSQL restarted under live web and workers (needs PostgreSQL).
+# The slow hardening checks (issues 6 and 13), bounded in count and time: a load run against
+# gunicorn and workers on loopback, 200 slow clients against `manage.py serve` with and without
+# nginx (needs nginx), then PostgreSQL restarted under live web and workers (needs PostgreSQL).
 hardening: venv static
 	SECRET_KEY=insecure-bench-key $(PY) bench/load.py --users 20 --images 10 --direct 1 --phase3-direct 2 --duration-limit 600
+	SECRET_KEY=insecure-bench-key $(PY) bench/slow_clients.py --connections 200 --duration 30
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test} SECRET_KEY=insecure-bench-key $(PY) bench/faults.py --timeout 240
 
 clean:

@@ -1,6 +1,10 @@
 """Throughput of the job queue with one and with two real workers, on PostgreSQL.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/test .venv/bin/python bench/workers.py [--jobs 40]
+    DATABASE_URL=… REDIS_URL=redis://127.0.0.1:6379/0 .venv/bin/python bench/workers.py --backend rq
+
+With `--backend rq` the tasks go through Redis (django-tasks-rq, requirements-rq.txt) and the
+workers run rqworker; the job rows stay in PostgreSQL, and only this run's tasks are counted.
 
 Creates a scratch database beside the one DATABASE_URL names (dropped at the end), migrates it,
 makes N uploads of ~1 MP photos (crops of the corpus's large photos), then:
@@ -34,6 +38,7 @@ CROP = (1155, 866)  # 1.0 MP
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--jobs", type=int, default=40)
+    parser.add_argument("--backend", choices=["db", "rq"], default="db", help="the task queue (TASKS_BACKEND)")
     parser.add_argument("--k", type=int, default=16)
     parser.add_argument("--latency-samples", type=int, default=8)
     parser.add_argument("--threads-per-worker", type=int, default=1,
@@ -49,7 +54,10 @@ def main() -> int:
     url = urlunsplit(parts._replace(path="/" + scratch))
     media = tempfile.mkdtemp(prefix="bench-media-")
     env = {k: v for k, v in os.environ.items() if not k.startswith("S3_")}
-    env.update(DATABASE_URL=url, MEDIA_ROOT=media, TASKS_BACKEND="db", LOG_LEVEL="WARNING",
+    if args.backend == "rq" and not os.environ.get("REDIS_URL"):
+        print("bench/workers.py --backend rq needs REDIS_URL=redis://host:port/db")
+        return 2
+    env.update(DATABASE_URL=url, MEDIA_ROOT=media, TASKS_BACKEND=args.backend, LOG_LEVEL="WARNING",
                SECRET_KEY=os.environ.get("SECRET_KEY", "insecure-bench-key"))
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env[name] = str(args.threads_per_worker)
@@ -97,6 +105,29 @@ def worker(env, *extra) -> subprocess.Popen:
     )
 
 
+def task_runs(job_ids: list[str]) -> dict[str, list[list[str]]]:
+    """For each job, the tasks the queue ran for it (each as its worker ids)."""
+    from django.conf import settings
+
+    runs: dict[str, list[list[str]]] = {}
+    if settings.TASKS_BACKEND == "rq":
+        import django_rq
+        from django_tasks_rq import Job
+
+        queue = django_rq.get_queue("default", job_class=Job)
+        registries = (queue.started_job_registry, queue.finished_job_registry, queue.failed_job_registry)
+        ids = set(queue.get_job_ids()).union(*(registry.get_job_ids() for registry in registries))
+        for job in Job.fetch_many(sorted(ids), connection=queue.connection):
+            if job is not None and job.args and job.args[0] in job_ids:
+                runs.setdefault(job.args[0], []).append(job.task_result.worker_ids)
+        return runs
+    from django_tasks_db.models import DBTaskResult
+
+    for task in DBTaskResult.objects.filter(args_kwargs__args__0__in=job_ids):
+        runs.setdefault(task.args_kwargs["args"][0], []).append(task.worker_ids)
+    return runs
+
+
 def run(args, env) -> int:
     import django
 
@@ -104,7 +135,6 @@ def run(args, env) -> int:
     sys.path.insert(0, str(REPO))
     django.setup()
     from django.contrib.auth import get_user_model
-    from django_tasks_db.models import DBTaskResult
 
     from compression import services
     from compression.models import CompressionJob, JobStatus
@@ -112,7 +142,7 @@ def run(args, env) -> int:
     user = get_user_model().objects.create_user("bench", password=uuid.uuid4().hex)
     uploads = [services.upload_create(owner=user, file=data, original_name=f"photo{i}.jpg")
                for i, data in enumerate(photos_1mp(args.jobs))]
-    print(f"{len(uploads)} uploads of {CROP[0]}x{CROP[1]} JPEG photos, K={args.k}, "
+    print(f"{args.backend} queue; {len(uploads)} uploads of {CROP[0]}x{CROP[1]} JPEG photos, K={args.k}, "
           f"{args.threads_per_worker} BLAS thread(s) per worker, {os.cpu_count()} CPUs, "
           f"load average {os.getloadavg()[0]:.1f} at start")
     failures = []
@@ -126,14 +156,13 @@ def run(args, env) -> int:
         elapsed = time.perf_counter() - started
         rows = list(CompressionJob.objects.filter(id__in=ids))
         bad = [r for r in rows if r.status != JobStatus.SUCCEEDED or r.attempts != 1]
-        tasks = DBTaskResult.objects.filter(args_kwargs__args__0__in=[str(i) for i in ids])
-        per_job = {}
+        runs = task_runs([str(i) for i in ids])
+        per_job = {job_id: len(tasks) for job_id, tasks in runs.items()}
         worker_ids = {}
-        for task in tasks:
-            job_id = task.args_kwargs["args"][0]
-            per_job[job_id] = per_job.get(job_id, 0) + 1
-            for wid in task.worker_ids:
-                worker_ids[wid] = worker_ids.get(wid, 0) + 1
+        for tasks in runs.values():
+            for task_worker_ids in tasks:
+                for wid in task_worker_ids:
+                    worker_ids[wid] = worker_ids.get(wid, 0) + 1
         if codes != [0] * n_workers:
             failures.append(f"{n_workers} worker(s): exit codes {codes}")
         if bad:

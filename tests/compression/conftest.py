@@ -21,9 +21,21 @@ def dummy_tasks(settings):
 
 
 @pytest.fixture
-def db_tasks(settings):
-    """Enqueue into the database queue, as production does (for the real-worker tests)."""
-    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+def queue_tasks(settings):
+    """Enqueue into the queue a real worker reads, as production does: the database queue, or
+    Redis when this run has TASKS_BACKEND=rq (.ci/run's RQ step). Redis is emptied before and
+    after each test: a task left there would run later against another test's rows (STACK.md 13)."""
+    if settings.TASKS_BACKEND != "rq":
+        settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+        yield
+        return
+    import django_rq
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
+    redis = django_rq.get_connection("default")
+    redis.flushdb()
+    yield
+    redis.flushdb()
 
 
 @pytest.fixture
@@ -54,13 +66,13 @@ def s3_storage(settings, moto_session):
 
 
 @pytest.fixture
-def worker_env(settings, db_tasks):
+def worker_env(settings, queue_tasks):
     """Environment of a `manage.py worker` subprocess sharing this test's database and media."""
     env = dict(os.environ)
     env.update(
         DATABASE_URL=database_url(),
         MEDIA_ROOT=str(settings.MEDIA_ROOT),
-        TASKS_BACKEND="db",
+        TASKS_BACKEND=settings.TASKS_BACKEND,  # "db", or "rq" with this run's REDIS_URL
         SECRET_KEY=os.environ.get("SECRET_KEY", "insecure-test-key"),
         JOB_HEARTBEAT_SECONDS="1",
         JOB_STALE_SECONDS="3",

@@ -2,6 +2,7 @@
 
 import io
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -44,6 +45,25 @@ def make_big_photo(width: int = 4000, height: int = 3000) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(np.clip(big + noise, 0, 255).astype(np.uint8)).save(buffer, "JPEG", quality=90)
     return buffer.getvalue()
+
+
+def task_statuses() -> list[str]:
+    """Every task the queue holds or ran, as django.tasks statuses, sorted (db or RQ backend)."""
+    from django.conf import settings
+
+    if settings.TASKS_BACKEND != "rq":
+        from django_tasks_db.models import DBTaskResult
+
+        return sorted(DBTaskResult.objects.values_list("status", flat=True))
+    import django_rq
+    from django_tasks_rq import Job
+
+    queue = django_rq.get_queue("default", job_class=Job)
+    registries = (queue.started_job_registry, queue.finished_job_registry, queue.failed_job_registry,
+                  queue.canceled_job_registry, queue.deferred_job_registry, queue.scheduled_job_registry)
+    ids = set(queue.get_job_ids()).union(*(registry.get_job_ids() for registry in registries))
+    jobs = Job.fetch_many(sorted(ids), connection=queue.connection)
+    return sorted(job.task_result.status for job in jobs if job is not None)
 
 
 def free_port() -> int:
@@ -140,6 +160,28 @@ def start_worker(env: dict, *extra: str, log: Path | None = None) -> subprocess.
         [sys.executable, str(REPO_ROOT / "manage.py"), "worker", "--no-startup-delay", "--interval", "0.2", *extra],
         cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
     )
+
+
+def kill_process_tree(process: subprocess.Popen) -> None:
+    """SIGKILL a process and every process under it, as when its machine dies (RQ runs each job
+    in a forked "work-horse" child, which would otherwise finish the job on its own)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            children.setdefault(int(stat.read_text().rsplit(")", 1)[1].split()[1]), []).append(int(stat.parent.name))
+        except (OSError, IndexError, ValueError):
+            continue
+    tree, todo = [], [process.pid]
+    while todo:
+        pid = todo.pop()
+        tree.append(pid)
+        todo.extend(children.get(pid, []))
+    for pid in tree:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    process.wait(timeout=10)
 
 
 def wait_for(predicate, *, timeout: float, interval: float = 0.1, message: str = "condition"):

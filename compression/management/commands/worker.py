@@ -61,7 +61,8 @@ class Command(BaseCommand):
         thread.start()
         try:
             if settings.TASKS_BACKEND == "rq":
-                rq_options = {"burst": batch}
+                # rqworker's own shutdown can wait a minute for its pubsub thread (see compression/rq_worker.py).
+                rq_options = {"burst": batch, "worker_class": "compression.rq_worker.PromptShutdownWorker"}
                 if max_tasks:
                     rq_options["max_jobs"] = max_tasks
                 call_command("rqworker", "default", verbosity=verbosity, **rq_options)
