@@ -54,6 +54,8 @@ def _domain_error_to_api(exc: BaseException, status_code: int) -> exceptions.API
     if status_code == status.HTTP_400_BAD_REQUEST:
         field = getattr(exc, "field", None) or "detail"
         return exceptions.ValidationError({field: [_message(exc, "Invalid options.")]}, code="invalid_options")
+    if getattr(exc, "retry_after", None) is not None:  # a busy moment, not a used-up quota
+        return exceptions.Throttled(wait=exc.retry_after, detail=_message(exc, "Too many requests at once."))
     api_error, default = _API_ERRORS[status_code]
     return api_error(_message(exc, default))
 

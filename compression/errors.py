@@ -50,6 +50,14 @@ class JobNotFinished(CompressionError):
     """The job has no result yet (queued, running) or did not succeed; e.g. a download or a re-run."""
 
 
+class SyncWorkLimit(CompressionError):
+    """The user's synchronous-work slots are all taken (429 with Retry-After: `retry_after` s)."""
+
+    def __init__(self, message: str, *, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class NotFound(CompressionError):
     """No such object among the caller's own: another user's objects are the same 404 as a random id."""
 
@@ -59,6 +67,7 @@ STATUS_TABLE = (
     (NotFound, None, 404),
     (QuotaExceeded, "jobs_per_day", 429),
     (QuotaExceeded, "storage", 403),
+    (SyncWorkLimit, None, 429),
     (InvalidUpload, "file_too_large", 413),
     (InvalidUpload, "image_too_large", 413),
     (InvalidUpload, "image_too_costly", 422),

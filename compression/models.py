@@ -210,3 +210,16 @@ class CompressionJob(models.Model):
             png_optimize_level=self.png_optimize_level,
             max_pixels=settings.MAX_IMAGE_PIXELS,
         )
+
+
+class SyncWorkSlot(models.Model):
+    """One request of a user doing synchronous work in a web process (waiting for a job,
+    compress-direct, a size curve): counted so one account cannot hold every web thread.
+    Deleted when the work ends; `expires_at` frees the slot of a process that died meanwhile."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=32)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["owner", "expires_at"], name="sync_slot_owner_expires")]

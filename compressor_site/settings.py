@@ -279,6 +279,12 @@ REST_FRAMEWORK = {
 # Largest page a client may ask for with ?page_size=; how long ?wait=N may hold a request.
 API_MAX_PAGE_SIZE = env_int("API_MAX_PAGE_SIZE", 100, minimum=1)
 API_MAX_WAIT_SECONDS = env_int("API_MAX_WAIT_SECONDS", 60, minimum=0)
+# Synchronous work per user (?wait, compress-direct and classic compress, size curves): at most
+# SYNC_WORK_PER_USER requests at once, so one account cannot hold the web threads; a slot left by
+# a process that died is freed after SYNC_WORK_MAX_SECONDS; a refusal says retry after this many.
+SYNC_WORK_PER_USER = env_int("SYNC_WORK_PER_USER", 2, minimum=1)
+SYNC_WORK_MAX_SECONDS = env_int("SYNC_WORK_MAX_SECONDS", 600, minimum=1)
+SYNC_WORK_RETRY_SECONDS = env_int("SYNC_WORK_RETRY_SECONDS", 5, minimum=1)
 # Most job ids one ZIP or one batch may name.
 API_MAX_BATCH = env_int("API_MAX_BATCH", 100, minimum=1)
 API_MAX_TOKENS_PER_USER = env_int("API_MAX_TOKENS_PER_USER", 50, minimum=1)

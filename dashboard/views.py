@@ -32,7 +32,7 @@ from compression.downloads import content_type_for, download_filename, file_resp
 from compression.engine import BOUNDS
 from compression.engine.errors import EngineError
 from compression.engine.presets import COMPRESSION_PRESETS, DIMENSION_PRESETS, RESIZE_MODES
-from compression.errors import CompressionError, http_status
+from compression.errors import CompressionError, SyncWorkLimit, http_status
 from compression.models import JobStatus
 from compression.storage_names import THUMBNAIL_FORMAT
 
@@ -228,7 +228,12 @@ def job_size_curve(request, job_id):
     curve = cache.get(key)
     if curve is None:
         try:
-            curve = _size_curve(job)
+            with services.sync_work_slot(request.user, kind="size-curve"):
+                curve = _size_curve(job)
+        except SyncWorkLimit as exc:
+            response = JsonResponse({"error": str(exc)}, status=http_status(exc))
+            response["Retry-After"] = str(exc.retry_after)
+            return response
         except Exception:  # the chart is a nicety; the page must not fail with it
             logger.exception("size curve failed for job %s", job.id)
             return JsonResponse({"error": "The size-vs-K curve could not be computed for this image."}, status=422)

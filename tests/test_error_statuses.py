@@ -6,13 +6,15 @@ from django.urls import reverse
 
 from compression import services
 from compression.engine import errors as engine_errors
-from compression.errors import STATUS_TABLE, http_status
+from compression.errors import STATUS_TABLE, SyncWorkLimit, http_status
 from tests.helpers import png_file
 
 MESSAGE = "A message written for the person who sees it."
 
 
 def _instance(error_class, kind):
+    if error_class is SyncWorkLimit:
+        return error_class(MESSAGE, retry_after=7)
     if kind is not None:
         return error_class(MESSAGE, kind=kind)
     return error_class(MESSAGE)

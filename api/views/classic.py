@@ -93,7 +93,8 @@ class ClassicCompressApi(ClassicApiView):
         data.is_valid(raise_exception=True)
         upload = upload_get(request, data.validated_data["image_id"])
         options = s.classic_options(data.validated_data)
-        job = services.job_compress_now(owner=request.user, upload=upload, options=options)
+        with services.sync_work_slot(request.user, kind="compress"):
+            job = services.job_compress_now(owner=request.user, upload=upload, options=options)
         return Response(_classic_response_for_job(request, job, advanced=self.advanced))
 
 
@@ -126,9 +127,10 @@ class ClassicCompressDirectApi(ClassicApiView):
         options = s.classic_options(data.validated_data)
         started = time.perf_counter()
         image = data.validated_data["image"]
-        job, _created = services.job_create_from_file(
-            owner=request.user, file=image, original_name=getattr(image, "name", None), options=options, run_now=True
-        )
+        with services.sync_work_slot(request.user, kind="compress-direct"):
+            job, _created = services.job_create_from_file(
+                owner=request.user, file=image, original_name=getattr(image, "name", None), options=options, run_now=True
+            )
         elapsed = time.perf_counter() - started
         if request.accepted_renderer.format == "file":
             if job.status == JobStatus.SUCCEEDED:

@@ -8,7 +8,7 @@ from rest_framework import status
 from rest_framework.parsers import FormParser
 from rest_framework.response import Response
 
-from compression import selectors
+from compression import selectors, services
 from compression.downloads import content_type_for, file_response, job_download_filename
 from compression.models import CompressionJob, JobStatus, Upload
 
@@ -47,12 +47,25 @@ def wait_seconds(request) -> int:
 
 
 def wait_for(request, jobs: list[CompressionJob], seconds: int) -> list[CompressionJob]:
-    """Re-read the jobs until all are finished or `seconds` pass (polling: any worker backend)."""
-    deadline = time.monotonic() + seconds
+    """Re-read the jobs until all are finished or `seconds` pass (polling: any worker backend).
+
+    A wait holds a web thread: it takes one of the user's synchronous-work slots."""
+    if seconds <= 0:
+        return _reread(request, jobs)
+    with services.sync_work_slot(request.user, kind="wait"):
+        return _poll(request, jobs, seconds)
+
+
+def _reread(request, jobs):
     ids = [job.id for job in jobs]
+    current = {job.id: job for job in selectors.job_list_for_user(user=request.user).filter(id__in=ids)}
+    return [current.get(job_id, job) for job_id, job in zip(ids, jobs, strict=True)]
+
+
+def _poll(request, jobs, seconds):
+    deadline = time.monotonic() + seconds
     while True:
-        current = {job.id: job for job in selectors.job_list_for_user(user=request.user).filter(id__in=ids)}
-        jobs = [current.get(job_id, job) for job_id, job in zip(ids, jobs, strict=True)]
+        jobs = _reread(request, jobs)
         if all(job.is_finished for job in jobs) or time.monotonic() >= deadline:
             return jobs
         time.sleep(WAIT_POLL_SECONDS)

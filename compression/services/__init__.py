@@ -28,6 +28,7 @@ from .jobs import (
 )
 from .quotas import jobs_today, lock_user, storage_bytes_for_user
 from .recovery import job_requeue_lost, jobs_recover_stale
+from .sync_work import sync_work_slot
 from .uploads import upload_create, upload_delete, upload_get_or_create
 
 __all__ = [
@@ -51,6 +52,7 @@ __all__ = [
     "prune_old",
     "storage_bytes_for_user",
     "storage_orphans_delete",
+    "sync_work_slot",
     "upload_create",
     "upload_delete",
     "upload_get_or_create",
