@@ -157,6 +157,8 @@ class CompressionJob(models.Model):
     n_iter = models.PositiveIntegerField(null=True, blank=True)
     processing_ms = models.FloatField(null=True, blank=True)
     stats = models.JSONField(null=True, blank=True)
+    # The size-vs-K chart's data (compression/size_curves.py), stored by the worker after the job.
+    size_curve = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

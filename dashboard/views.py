@@ -27,7 +27,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from compression import selectors, services
-from compression.decoding import decode_limits
+from compression.size_curves import size_curve_compute
 from compression.downloads import content_type_for, download_filename, file_response, job_download_filename
 from compression.engine import BOUNDS
 from compression.engine.errors import EngineError
@@ -44,9 +44,8 @@ logger = logging.getLogger(__name__)
 ACTIVE_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING)
 DASHBOARD_JOBS = 20
 HISTORY_PAGE_SIZE = 20
-# The size-vs-K chart: computed on demand (1-4 s on a 2-core machine, too slow to add to every
-# job) and cached; a curve depends on the upload and the options except K and the targets.
-SIZE_CURVE_KS = (2, 4, 8, 16, 32, 64, 128, 256)
+# The size-vs-K chart of jobs without a stored curve: computed on demand and cached; a curve
+# depends on the upload and the options except K and the targets.
 SIZE_CURVE_CACHE_SECONDS = 7 * 24 * 3600
 SIZE_CURVE_IGNORED_OPTIONS = ("n_colors", "target_size_bytes", "target_psnr", "target_ssim")
 # What the services and the engine refuse with a message (statuses: compression.errors.http_status).
@@ -221,15 +220,16 @@ def job_size_curve(request, job_id):
     """Output size and error against K for the job's image and options (the chart's data).
 
     The curve comes from `engine.curves.size_curve` (exact for small outputs, estimated from
-    full-resolution tiles for large ones); `actual` is this job's real K and file size.
+    full-resolution tiles for large ones) through compression/size_curves.py; `actual` is this
+    job's real K and file size.
     """
     job = selectors.job_get_for_user(user=request.user, job_id=job_id)
     key = _size_curve_key(job)
-    curve = cache.get(key)
+    curve = job.size_curve or cache.get(key)  # stored by the worker; older jobs: computed once here
     if curve is None:
         try:
             with services.sync_work_slot(request.user, kind="size-curve"):
-                curve = _size_curve(job)
+                curve = size_curve_compute(job)
         except SyncWorkLimit as exc:
             response = JsonResponse({"error": str(exc)}, status=http_status(exc))
             response["Retry-After"] = str(exc.retry_after)
@@ -259,16 +259,6 @@ def _size_curve_key(job) -> str:
     options = {k: v for k, v in job.options_dict().items() if k not in SIZE_CURVE_IGNORED_OPTIONS}
     digest = hashlib.sha256(json.dumps(options, sort_keys=True, default=str).encode()).hexdigest()[:32]
     return f"size-curve:{ENGINE_VERSION}:{job.upload_id}:{digest}"
-
-
-def _size_curve(job) -> dict:
-    from compression.engine import decode_capped
-    from compression.engine.curves import size_curve
-
-    with job.upload.file.open("rb") as handle:
-        data = handle.read()
-    pixels = decode_capped(data, decode_limits())
-    return size_curve(pixels, SIZE_CURVE_KS, options=job.to_compress_options()).to_dict()
 
 
 @login_required

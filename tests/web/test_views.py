@@ -341,12 +341,15 @@ def test_job_size_curve_gives_size_and_error_per_k_with_the_real_point(alice_cli
 
 
 def test_job_size_curve_is_cached_and_shared_by_reruns_with_another_k(alice_client, alice, alice_job, make_job, monkeypatch):
+    """For jobs without a stored curve (older ones, the classic synchronous endpoints)."""
     from compression import services
+    from compression.models import CompressionJob
     from dashboard import views
 
+    CompressionJob.objects.filter(id=alice_job.id).update(size_curve=None)
     first = alice_client.get(reverse("job_size_curve", args=[alice_job.id])).json()
     calls = []
-    monkeypatch.setattr(views, "_size_curve", lambda job: calls.append(job) or {"points": []})
+    monkeypatch.setattr(views, "size_curve_compute", lambda job: calls.append(job) or {"points": []})
     again = alice_client.get(reverse("job_size_curve", args=[alice_job.id])).json()
     assert again["points"] == first["points"] and calls == []
     other_k = services.job_rerun(job=alice_job, changes={"n_colors": 8})
@@ -354,6 +357,21 @@ def test_job_size_curve_is_cached_and_shared_by_reruns_with_another_k(alice_clie
     other_format = services.job_rerun(job=alice_job, changes={"output_format": "webp"})
     alice_client.get(reverse("job_size_curve", args=[other_format.id]))
     assert len(calls) == 1  # a different output format is a different curve
+
+
+def test_the_worker_stores_the_size_curve_with_the_job(alice_client, alice_job, monkeypatch):
+    from compression.size_curves import SIZE_CURVE_KS
+    from dashboard import views
+
+    alice_job.refresh_from_db()
+    assert [point["n_colors"] for point in alice_job.size_curve["points"]] == list(SIZE_CURVE_KS)
+
+    def not_again(job):
+        raise AssertionError("the page computed a curve the job already has")
+
+    monkeypatch.setattr(views, "size_curve_compute", not_again)
+    data = alice_client.get(reverse("job_size_curve", args=[alice_job.id])).json()
+    assert data["points"] == alice_job.size_curve["points"]
 
 
 def test_job_detail_draws_the_size_curve_from_its_json(alice_client, alice_job):
