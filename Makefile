@@ -65,6 +65,7 @@ bench: venv system-deps
 hardening: venv static
 	SECRET_KEY=insecure-bench-key $(PY) bench/load.py --users 20 --images 10 --direct 1 --phase3-direct 2 --duration-limit 600
 	SECRET_KEY=insecure-bench-key $(PY) bench/slow_clients.py --connections 200 --duration 30
+	SECRET_KEY=insecure-bench-key $(PY) bench/hostile_served.py
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test} SECRET_KEY=insecure-bench-key $(PY) bench/faults.py --timeout 240
 
 clean:
