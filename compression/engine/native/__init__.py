@@ -1,5 +1,5 @@
-"""The engine's compiled inner loops: k-means++, exact Lloyd, the RGB colour histogram, the
-coarse grid's sums (kmeans.c) and PSNR/SSIM (metrics.c).
+"""The engine's compiled inner loops: k-means++, exact Lloyd, the colour histograms, the
+coarse grid's sums (kmeans.c), dithering (remap.c) and PSNR/SSIM (metrics.c).
 
 numpy spent its time on the dozen passes each Lloyd iteration makes over the colours whose
 bounds fail; in C each colour is one pass (docs/benchmarks.md, "The C loops"). pip builds them
@@ -211,6 +211,55 @@ def grid_sums(x: np.ndarray, weights: np.ndarray, bits: int):
         _ptr(ffi, cell_weight, "double *"), _ptr(ffi, cell_sums, "double *"),
     )
     return cell_weight, cell_sums
+
+
+# --- dithering (remap.c) ---
+
+
+def contrast_levels(pixels: np.ndarray, table: np.ndarray, threads: int = 1) -> np.ndarray:
+    """(H, W) uint8 damping level of each pixel: `table` (511,) uint8 at the largest second
+    difference (any channel, horizontal or vertical) in its 3×3 neighbourhood. See remap.c."""
+    ffi, lib = _lib()
+    pixels = np.ascontiguousarray(pixels, dtype=np.uint8)
+    table = np.ascontiguousarray(table, dtype=np.uint8)
+    if table.shape != (511,):
+        raise ValueError(f"the damping table must have 511 levels, got {table.shape}")
+    height, width, channels = pixels.shape
+    levels = np.empty((height, width), dtype=np.uint8)
+    _check(lib.rm_contrast_levels(
+        height, width, channels, _ptr(ffi, pixels, "uint8_t *"), _ptr(ffi, table, "uint8_t *"),
+        max(1, int(threads)), _ptr(ffi, levels, "uint8_t *"),
+    ))
+    return levels
+
+
+def dither(
+    pixels: np.ndarray, palette: np.ndarray, oklab: np.ndarray | None, levels: np.ndarray, *,
+    strength: float, min_error: float, max_error: float,
+) -> np.ndarray:
+    """(H, W) uint8 palette indices by selective serpentine Floyd-Steinberg (remap.c `rm_dither`).
+
+    pixels (H, W, C) and palette (k, C) uint8, C = 3|4; oklab: None for sRGB distances, else the
+    (274,) float64 constants of `feature` in remap.c; levels: (H, W) uint8 from `contrast_levels`.
+    """
+    ffi, lib = _lib()
+    pixels = np.ascontiguousarray(pixels, dtype=np.uint8)
+    palette = np.ascontiguousarray(palette, dtype=np.uint8)
+    levels = np.ascontiguousarray(levels, dtype=np.uint8)
+    height, width, channels = pixels.shape
+    if palette.ndim != 2 or palette.shape[1] != channels or not 1 <= len(palette) <= 256 or levels.shape != (height, width):
+        raise ValueError(f"remap.c cannot dither {pixels.shape} with a {palette.shape} palette and {levels.shape} levels")
+    if oklab is not None:
+        oklab = np.ascontiguousarray(oklab, dtype=np.float64)
+        if oklab.shape != (274,):
+            raise ValueError(f"the OKLab constants must be 274 values, got {oklab.shape}")
+    indices = np.empty((height, width), dtype=np.uint8)
+    _check(lib.rm_dither(
+        height, width, channels, _ptr(ffi, pixels, "uint8_t *"), len(palette), _ptr(ffi, palette, "uint8_t *"),
+        ffi.NULL if oklab is None else _ptr(ffi, oklab, "double *"), _ptr(ffi, levels, "uint8_t *"),
+        float(strength), float(min_error), float(max_error), _ptr(ffi, indices, "uint8_t *"),
+    ))
+    return indices
 
 
 # --- metrics (metrics.c) ---

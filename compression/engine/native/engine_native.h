@@ -41,6 +41,13 @@ int km_histogram_rank(int64_t n, const uint8_t *pixels, int32_t n_threads, const
 void km_grid_sums(int64_t n, int32_t d, const float *x, const double *w, int32_t bits, double *cell_weight,
                   double *cell_sums);
 
+/* remap.c: the damping levels of the local contrast, and selective serpentine Floyd-Steinberg. */
+int rm_contrast_levels(int32_t height, int32_t width, int32_t channels, const uint8_t *pixels,
+                       const uint8_t *table, int32_t n_threads, uint8_t *levels);
+int rm_dither(int32_t height, int32_t width, int32_t channels, const uint8_t *pixels, int32_t k,
+              const uint8_t *palette, const double *oklab, const uint8_t *levels, double strength,
+              double min_error, double max_error, uint8_t *indices);
+
 /* metrics.c: PSNR's squared errors and SSIM's sums, band by band. */
 int mt_metrics(int32_t height, int32_t width,
                const uint8_t *a, int64_t a_stride, int32_t a_channels,
