@@ -196,6 +196,41 @@ def rgb_histogram(pixels: np.ndarray, threads: int = 1):
     return codes, counts, inverse
 
 
+def rgba_histogram(pixels: np.ndarray, threads: int = 1):
+    """Distinct colours of RGBA pixels, as `rgb_histogram` returns them for RGB.
+
+    A colour's code is r<<24 | g<<16 | b<<8 | a, and every fully transparent pixel has code 0.
+    Opaque pixels are marked in the RGB bitmap, translucent ones in a hash table sized to twice
+    their count; the two sorted code lists are merged (kmeans.c), so nothing sorts the pixels.
+    """
+    ffi, lib = _lib()
+    pixels = np.ascontiguousarray(pixels, dtype=np.uint8)
+    height, width = pixels.shape[:2]
+    n = height * width
+    alpha = pixels[..., 3]
+    n_translucent_pixels = n - int(np.count_nonzero(alpha == 255)) - int(np.count_nonzero(alpha == 0))
+    table_bits = max(4, int(2 * n_translucent_pixels).bit_length())
+    bits = np.zeros(_CODE_WORDS, dtype=np.uint64)
+    prefix = np.empty(_CODE_WORDS, dtype=np.int32)
+    table = np.zeros(1 << table_bits, dtype=np.uint32)
+    found = np.zeros(3, dtype=np.int64)  # distinct opaque, distinct translucent, transparent pixels
+    pixel_ptr, table_ptr = _ptr(ffi, pixels, "uint8_t *"), _ptr(ffi, table, "uint32_t *")
+    bits_ptr, prefix_ptr = _ptr(ffi, bits, "uint64_t *"), _ptr(ffi, prefix, "int32_t *")
+    _check(lib.km_rgba_histogram_mark(n, pixel_ptr, threads, bits_ptr, prefix_ptr, table_ptr, table_bits,
+                                      _ptr(ffi, found, "int64_t *")))
+    n_opaque, n_translucent, n_transparent = (int(v) for v in found)
+    has_transparent = int(n_transparent > 0)
+    n_distinct = has_transparent + n_opaque + n_translucent
+    inverse = np.empty((height, width), dtype=np.int32)
+    codes = np.empty(n_distinct, dtype=np.uint32)
+    counts = np.zeros(n_distinct, dtype=np.int64)
+    _check(lib.km_rgba_histogram_rank(
+        n, pixel_ptr, threads, bits_ptr, prefix_ptr, n_opaque, table_ptr, table_bits, n_translucent,
+        has_transparent, _ptr(ffi, inverse, "int32_t *"), _ptr(ffi, codes, "uint32_t *"), _ptr(ffi, counts, "int64_t *"),
+    ))
+    return codes, counts, inverse
+
+
 def grid_sums(x: np.ndarray, weights: np.ndarray, bits: int):
     """Weights and weighted coordinate sums of points per cell of a 2^bits-per-channel grid over
     the points' range (see kmeans.c). x: (n, d) float32. Returns (cell_weight (2^(bits*d),),

@@ -27,7 +27,7 @@ typedef struct {
     double *sq;         /* (k,) weighted squared norms per cluster */
 } km_state;
 
-/* kmeans.c: k-means++, Lloyd, the RGB colour histogram, the coarse grid's sums. */
+/* kmeans.c: k-means++, Lloyd, the RGB and RGBA colour histograms, the coarse grid's sums. */
 int km_assign(km_state *s);
 int64_t km_move(km_state *s, const double *new_centers);
 int km_lloyd(km_state *s, int32_t max_iter, double tol_abs, double *history, int32_t *n_iter,
@@ -38,6 +38,12 @@ int64_t km_histogram_mark(int64_t n, const uint8_t *pixels, int32_t n_threads, u
 int km_histogram_rank(int64_t n, const uint8_t *pixels, int32_t n_threads, const uint64_t *bits,
                       const int32_t *prefix, int64_t n_distinct, int32_t *inverse, uint32_t *codes,
                       int64_t *counts);
+int km_rgba_histogram_mark(int64_t n, const uint8_t *pixels, int32_t n_threads, uint64_t *bits, int32_t *prefix,
+                           uint32_t *table, int32_t table_bits, int64_t *counts3);
+int km_rgba_histogram_rank(int64_t n, const uint8_t *pixels, int32_t n_threads, const uint64_t *bits,
+                           const int32_t *prefix, int64_t n_opaque, uint32_t *table, int32_t table_bits,
+                           int64_t n_translucent, int32_t has_transparent, int32_t *inverse, uint32_t *codes,
+                           int64_t *counts);
 void km_grid_sums(int64_t n, int32_t d, const float *x, const double *w, int32_t bits, double *cell_weight,
                   double *cell_sums);
 
