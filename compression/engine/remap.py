@@ -9,9 +9,9 @@ bytes (noisy indices compress badly) and adds visible noise where the eye would 
 
 - Damped where local contrast already masks the error: each pixel takes its pending error times
   ``strength * level / 255``, where level comes from the largest second difference (any channel,
-  horizontal or vertical) in its 3×3 neighbourhood: `_DAMPING_TABLE`, full in smooth areas (where
-  banding would show), down to `DAMPING_FLOOR` on edges and texture (dithered edges look jagged,
-  and texture hides banding by itself).
+  horizontal or vertical; RGBA colour premultiplied by alpha) in its 3×3 neighbourhood:
+  `_DAMPING_TABLE`, `ERROR_KEPT` in smooth areas (where banding would show), down to
+  `DAMPING_FLOOR` on edges and texture (dithered edges look jagged, and texture hides banding).
 - Limited: an incoming error shorter than `MIN_ERROR` is dropped (flat areas stay flat and
   compress well), one longer than `MAX_ERROR_GAPS` times the palette's median spacing (each
   entry's distance to its nearest other entry) is scaled down to that length (no runaway
@@ -37,10 +37,12 @@ from .kmeans import _blocks, _build_histogram, _check_color_space, _check_pixels
 _GEMM_SINGLE_THREAD_WORK = 1 << 18
 
 # The damping rule (tuned in bench/bench_dither.py against pngquant; docs/benchmarks.md): the
-# share of the pending error a pixel accepts falls from 1 in smooth areas to DAMPING_FLOOR as the
-# local contrast (second difference, 0-510) rises past DAMPING_CONTRAST.
+# share of the pending error a pixel accepts falls from ERROR_KEPT in smooth areas to
+# DAMPING_FLOOR as the local contrast (second difference, 0-510) rises past DAMPING_CONTRAST.
+# ERROR_KEPT < 1, as in pngquant (15/16), so that small errors do not pile up into noise.
+ERROR_KEPT = 15 / 16
 DAMPING_CONTRAST = 24.0
-DAMPING_FLOOR = 0.2
+DAMPING_FLOOR = 0.35
 # Incoming errors shorter than this are dropped, in clustering units (OKLab's L spans 0-1 where
 # sRGB spans 0-255); longer than MAX_ERROR_GAPS palette spacings, they are shortened to that.
 MIN_ERROR = {"rgb": 2.0, "oklab": 2.0 / 255.0}
@@ -50,7 +52,7 @@ MAX_ERROR_GAPS = 1.0
 def _damping_table() -> np.ndarray:
     """(511,) uint8: the level (0-255) accepted at each local contrast 0..510."""
     contrast = np.arange(511, dtype=np.float64)
-    share = DAMPING_CONTRAST**2 / (DAMPING_CONTRAST**2 + contrast**2)
+    share = ERROR_KEPT * DAMPING_CONTRAST**2 / (DAMPING_CONTRAST**2 + contrast**2)
     return np.rint(255.0 * np.maximum(share, DAMPING_FLOOR)).astype(np.uint8)
 
 

@@ -4,8 +4,8 @@
  * table, the error limits). Two steps:
  *
  * - rm_contrast_levels: a per-pixel damping level 0..255 from the local contrast of the uint8
- *   pixels: the largest second difference (horizontal or vertical, any channel) in the pixel's
- *   3x3 neighbourhood, looked up in the caller's table. Independent per pixel, so it runs in row
+ *   pixels: the largest second difference (horizontal or vertical, any channel; RGBA colour
+ *   premultiplied by alpha) in the pixel's 3x3 neighbourhood, looked up in the caller's table. Independent per pixel, so it runs in row
  *   bands over threads; the result does not depend on the thread count.
  * - rm_dither: the error diffusion itself, one sequential scan (its result depends on the order,
  *   so it never uses threads). Rows alternate direction; each pixel receives its pending error
@@ -43,15 +43,21 @@ typedef struct {
     atomic_int failed;
 } contrast_job;
 
+/* A channel as the eye sees it: RGBA colour channels premultiplied by alpha (the colour hidden
+ * under transparent pixels is no contrast), rounded; alpha and RGB channels as they are. */
+static inline int seen(const uint8_t *p, int j, int c) {
+    return c == 4 && j < 3 ? (p[j] * p[3] + 127) / 255 : p[j];
+}
+
 /* Largest |left + right - 2 centre| or |up + down - 2 centre| over the channels of pixel x of
  * `row` (borders repeat: `left`/`right` are x's neighbours' offsets, clamped by the caller). */
 static inline uint16_t contrast_at(const uint8_t *up, const uint8_t *row, const uint8_t *down, int32_t at,
                                    int32_t left, int32_t right, int c) {
     int best = 0;
     for (int j = 0; j < c; j++) {
-        int centre = 2 * row[at + j];
-        int horizontal = abs(row[left + j] + row[right + j] - centre);
-        int vertical = abs(up[at + j] + down[at + j] - centre);
+        int centre = 2 * seen(row + at, j, c);
+        int horizontal = abs(seen(row + left, j, c) + seen(row + right, j, c) - centre);
+        int vertical = abs(seen(up + at, j, c) + seen(down + at, j, c) - centre);
         best = horizontal > best ? horizontal : best;
         best = vertical > best ? vertical : best;
     }
