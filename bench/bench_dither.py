@@ -7,9 +7,10 @@
 
 Speed: `compress` at K=64 of a 12 MP photo given as a PNG (`tests/images/photos/kodim23.png`
 upscaled with Lanczos to 4240×2832; with --corpus, IMAGE_CORPUS's large/seondol-son-…jpg, 3984×2988,
-re-encoded as PNG), three ways: plain, dither=1.0, and the same pixels with an alpha channel
-(opaque centre, a feathered ring, fully transparent corners: 22% translucent, 21% transparent).
-Medians of `--repeats` runs; ratios dithered/plain and RGBA/RGB (goals: at most 1.3).
+re-encoded as PNG), three ways: plain, dither=1.0, and the same pixels with an alpha channel (a
+cut-out: an opaque ellipse with a feathered edge, fully transparent corners). Medians of
+`--repeats` runs; ratios dithered/plain and RGBA/RGB (goals: at most 1.3), and the colour
+histogram alone (`build_histogram`) of the RGB and the RGBA pixels.
 
 Quality: every Kodak photo and alpha image in tests/images, at each K, as
 - ours d=0 / 0.5 / 1   `compress(png, CompressOptions(n_colors=K, dither=d))` (Pillow's PNG encoder)
@@ -39,10 +40,12 @@ sys.path.insert(0, str(REPO))
 from corpus import require  # noqa: E402  (bench/ is this script's folder)
 from compression.engine import CompressOptions, compress  # noqa: E402
 from compression.engine import metrics  # noqa: E402
+from compression.engine.kmeans import build_histogram  # noqa: E402
 
 IMAGES = REPO / "tests" / "images"
 PHOTO_SIZE = (4240, 2832)  # 12.0 MP
 CORPUS_PHOTO = "large/seondol-son-skcD9ONunJw-unsplash.jpg"
+FEATHER = 0.08  # width of the alpha ramp of the speed test's cut-out, in radii
 KS = (8, 16, 32, 64, 128, 256)
 DITHERS = (0.0, 0.5, 1.0)
 METHODS = [f"ours d={d:g}" for d in DITHERS] + ["pq FS", "pq nofs"]
@@ -63,7 +66,7 @@ def with_feathered_alpha(pixels):
     height, width = pixels.shape[:2]
     y, x = np.ogrid[:height, :width]
     radius = np.hypot((y - height / 2) / (height / 2), (x - width / 2) / (width / 2))
-    alpha = np.clip((1.15 - radius) / 0.35, 0.0, 1.0) * 255
+    alpha = np.clip((1.0 - radius) / FEATHER, 0.0, 1.0) * 255
     return np.dstack([pixels, np.rint(alpha).astype(np.uint8)])
 
 
@@ -102,6 +105,16 @@ def speed(args):
         print(f"| {name} | {medians[name]:.3f} | {statistics.median(cpus):.3f} | {stage['decode']:.3f} | "
               f"{stage['quantize']:.3f} | {stage['remap']:.3f} | {stage['encode']:.3f} | {stage['metrics']:.3f} | "
               f"{result.stats.output_bytes:,} |")
+    histogram_times = {}
+    for name, image in (("RGB", pixels), ("RGBA", rgba)):
+        times = []
+        for _ in range(args.repeats):
+            start = time.perf_counter()
+            histogram = build_histogram(image)
+            times.append(time.perf_counter() - start)
+        histogram_times[name] = statistics.median(times)
+        print(f"\nbuild_histogram {name}: {histogram_times[name]:.3f} s, {histogram.n_unique_colors:,} distinct colours", end="")
+    print(f"\nhistogram RGBA / RGB = {histogram_times['RGBA'] / histogram_times['RGB']:.2f}")
     dithered = medians["dither=1"] / medians["plain"]
     rgba_ratio = medians["RGBA plain"] / medians["plain"]
     print(f"\ndithered / plain = {dithered:.2f} (goal <= {SPEED_GOAL}: {'met' if dithered <= SPEED_GOAL else 'NOT met'})")

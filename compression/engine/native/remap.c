@@ -154,7 +154,7 @@ typedef struct {
     double inv_size, reach; /* 1 / the cells' side; 2h plus rounding slack */
     int32_t axis_cells[4];
     int64_t n_cells;
-    int64_t *start;         /* (n_cells,) offset of the cell's list in `lists`, -1 until built */
+    int32_t *start;         /* (n_cells,) offset of the cell's list in `lists`, -1 until built */
     uint8_t *lists;         /* per built cell: its length, then its entries */
     int64_t used, capacity;
     double *scratch;        /* (k,) distances while a list is built */
@@ -188,7 +188,7 @@ static int palette_index_init(palette_index *pal, int32_t k, int32_t channels, c
         pal->axis_cells[j] = n;
         pal->n_cells *= n;
     }
-    pal->start = malloc(sizeof(int64_t) * (size_t)pal->n_cells);
+    pal->start = malloc(sizeof(int32_t) * (size_t)pal->n_cells);
     pal->capacity = 1 << 16;
     pal->lists = malloc((size_t)pal->capacity);
     if (!pal->start || !pal->lists) return -1;
@@ -203,9 +203,8 @@ static void palette_index_free(palette_index *pal) {
     free(pal->lists);
 }
 
-/* The list of cell `cell` (whose per-axis coordinates are `at`), built if needed; NULL without memory. */
-static const uint8_t *cell_list(palette_index *pal, int64_t cell, const int32_t *at) {
-    if (pal->start[cell] >= 0) return pal->lists + pal->start[cell];
+/* Build the list of cell `cell` (whose per-axis coordinates are `at`); NULL without memory. */
+static __attribute__((noinline)) const uint8_t *build_cell_list(palette_index *pal, int64_t cell, const int32_t *at) {
     const int d = pal->d;
     double centre[4] = {0.0, 0.0, 0.0, 0.0}, nearest2 = INFINITY;
     for (int j = 0; j < d; j++) centre[j] = pal->low[j] + (at[j] + 0.5) / pal->inv_size;
@@ -226,14 +225,15 @@ static const uint8_t *cell_list(palette_index *pal, int64_t cell, const int32_t 
     for (int32_t c = 0; c < pal->k; c++)
         if (pal->scratch[c] <= radius2) list[1 + n++] = (uint8_t)c;
     list[0] = (uint8_t)(n - 1); /* 1..256 entries stored as 0..255 */
-    pal->start[cell] = pal->used;
+    pal->start[cell] = (int32_t)pal->used; /* < 2^31: at most ~400k cells of <= 257 bytes */
     pal->used += n + 1;
     return list;
 }
 
-/* Nearest entry to `x` (inside the box), the lowest index among equals; -1 without memory. */
-static int32_t nearest(palette_index *pal, const double *x) {
-    const int d = pal->d;
+/* Nearest entry to `x` (inside the box), the lowest index among equals; -1 without memory.
+ * The candidates are compared without branches: which one wins is what dithering makes hard to
+ * predict. */
+static inline __attribute__((always_inline)) int32_t nearest(const int d, palette_index *pal, const double *x) {
     int32_t at[4];
     int64_t cell = 0;
     for (int j = 0; j < d; j++) {
@@ -241,18 +241,17 @@ static int32_t nearest(palette_index *pal, const double *x) {
         at[j] = i < 0 ? 0 : i >= pal->axis_cells[j] ? pal->axis_cells[j] - 1 : i;
         cell = cell * pal->axis_cells[j] + at[j];
     }
-    const uint8_t *list = cell_list(pal, cell, at);
+    const int32_t start = pal->start[cell];
+    const uint8_t *list = start >= 0 ? pal->lists + start : build_cell_list(pal, cell, at);
     if (list == NULL) return -1;
     int32_t best = list[1];
-    if (list[0] == 0) return best;
     double best2 = distance2(x, pal->centers + (int64_t)best * d, d);
     for (int32_t t = 1; t <= list[0]; t++) {
         int32_t c = list[1 + t];
         double d2 = distance2(x, pal->centers + (int64_t)c * d, d);
-        if (d2 < best2) {
-            best = c;
-            best2 = d2;
-        }
+        int nearer = d2 < best2;
+        best = nearer ? c : best;
+        best2 = nearer ? d2 : best2;
     }
     return best;
 }
@@ -297,7 +296,7 @@ static inline __attribute__((always_inline)) int dither_scan(
                 wanted[j] = v < low[j] ? low[j] : v > high[j] ? high[j] : v;
             }
             /* The previous pixel's entry is usually still the nearest: a cheap proof first. */
-            int32_t choice = nearest(pal, wanted);
+            int32_t choice = nearest(d, pal, wanted);
             if (choice < 0) return -1;
             indices[i] = (uint8_t)choice;
             const double *centre = pal->centers + (int64_t)choice * d;
