@@ -30,8 +30,9 @@ Algorithm (modelled on scikit-learn's ``sklearn/cluster/_kmeans.py``):
   thread count. Ties keep a colour's current centre.
 - Fixed costs (they dominate at K=16), also in C where numpy was slow: the histogram of RGB
   pixels ranks each pixel's 24-bit code in a 2 MB bitmap of the present codes (per-word prefix
-  counts plus a popcount) instead of a 64 MB int32 lookup table or a sort; the finest coarse
-  grid is summed in one pass. The remaining reductions over the colours go through `_dot`
+  counts plus a popcount) instead of a 64 MB int32 lookup table or a sort; RGBA does the same for
+  its opaque pixels and hashes the translucent ones (only their distinct codes are sorted); the
+  finest coarse grid is summed in one pass. The remaining reductions over the colours go through `_dot`
   (einsum), never through BLAS dot/GEMV, which OpenBLAS threads above ~10,000 elements and which
   then spun against the other processes on the shared machine.
 - Measured and rejected in numpy before the C loops (figures in docs/benchmarks.md): Kanungo et
@@ -84,7 +85,7 @@ LEVEL_MAX_POINTS = (1 << 14, 1 << 16, 1 << 19)
 COARSE_INITS = 4
 # Bits of the finest coarse-level grid over all channels (2^20 cells, so the bincounts stay small).
 _GRID_BITS = 20
-# Pixels per block when packing colour codes (bounds the temporaries to a few MB).
+# Pixels per block of the per-pixel gathers (bounds the temporaries to a few MB).
 _PIXEL_BLOCK = 1 << 17
 # Per-pixel passes (blocks of `_PIXEL_BLOCK`) are split over threads from this many blocks each.
 _PARALLEL_MIN_BLOCKS = 4
@@ -376,26 +377,6 @@ def _check_k_options(n_colors, max_iter, tol, seed) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-def _pack_codes(pixels: np.ndarray) -> np.ndarray:
-    """(H, W, C) uint8 -> (H*W,) uint32 colour codes; alpha-0 pixels all get code 0."""
-    n_channels = pixels.shape[2]
-    flat = pixels.reshape(-1, n_channels)
-    codes = np.empty(flat.shape[0], dtype=np.uint32)
-
-    def pack(start, stop):
-        block = flat[start:stop]
-        out = codes[start:stop]
-        out[:] = block[:, 0]
-        for channel in range(1, n_channels):
-            out <<= 8
-            out |= block[:, channel]
-        if n_channels == 4:
-            out[block[:, 3] == 0] = 0
-
-    _for_each_block(flat.shape[0], pack)
-    return codes
-
-
 def _blocks(n: int, size: int = _PIXEL_BLOCK):
     """(start, stop) of consecutive blocks covering range(n)."""
     return ((start, min(start + size, n)) for start in range(0, n, size))
@@ -412,7 +393,7 @@ def _for_each_block(n: int, work, size: int = _PIXEL_BLOCK) -> list:
 
 
 def _unpack_codes(codes: np.ndarray, n_channels: int) -> np.ndarray:
-    """(n,) codes -> (n, C) uint8, the inverse of `_pack_codes`."""
+    """(n,) codes (channel 0 in the high byte) -> (n, C) uint8 colours."""
     colors = np.empty((codes.size, n_channels), dtype=np.uint8)
     for channel in range(n_channels):
         # astype keeps the low byte.
@@ -423,29 +404,15 @@ def _unpack_codes(codes: np.ndarray, n_channels: int) -> np.ndarray:
 def _build_histogram(pixels: np.ndarray, color_space: str) -> ColorHistogram:
     """`build_histogram` without validation.
 
-    RGB: in C (`native.rgb_histogram`), a 2 MB bitmap of the 2^24 codes. RGBA codes are 32 bits:
-    sorted with np.unique, the uint32 code array then turned in place into the int32 inverse index.
+    In C, without sorting the pixels: RGB ranks each pixel's 24-bit code in a 2 MB bitmap of the
+    present codes (`native.rgb_histogram`); RGBA does the same for opaque pixels and hashes the
+    translucent ones, then merges the two sorted code lists (`native.rgba_histogram`).
     """
-    height, width, n_channels = pixels.shape
-    if n_channels == 3:
+    if pixels.shape[2] == 3:
         distinct, counts, inverse = native.rgb_histogram(pixels, threads.THREADS)
     else:
-        codes = _pack_codes(pixels)
-        distinct = np.unique(codes)
-        inverse = codes.view(np.int32)
-
-        def rank(start, stop):
-            inverse[start:stop] = np.searchsorted(distinct, codes[start:stop])
-
-        _for_each_block(codes.size, rank)
-        counts = sum(
-            _for_each_block(
-                codes.size,
-                lambda start, stop: np.bincount(inverse[start:stop].astype(np.intp), minlength=distinct.size),
-                1 << 22,
-            )
-        )
-        inverse = inverse.reshape(height, width)
+        distinct, counts, inverse = native.rgba_histogram(pixels, threads.THREADS)
+    n_channels = pixels.shape[2]
     colors = _unpack_codes(distinct, n_channels)
     transparent_index = 0 if n_channels == 4 and colors[0, 3] == 0 else None
     return ColorHistogram(

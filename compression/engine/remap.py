@@ -1,27 +1,65 @@
-"""Remap pixels to a palette: nearest colour, or Floyd-Steinberg error diffusion.
+"""Remap pixels to a palette: nearest colour, or selective Floyd-Steinberg error diffusion.
 
 Distances are measured in the clustering space of `kmeans` (sRGB, or OKLab; premultiplied by
 alpha for RGBA), so `remap(pixels, q.palette)` with dither 0 gives `q.indices` (up to exact ties).
 
-Floyd-Steinberg is sequential, but only along anti-diagonals: pixel (y, x) receives error from
-(y, x-1), (y-1, x-1), (y-1, x) and (y-1, x+1), whose "time" t = 2y + x is smaller. All pixels with
-the same t are therefore independent, and the image is processed in 2(H-1) + W wavefronts, each one
-vectorised numpy step; the result equals the sequential scan (up to float rounding). The pending
-error lives in a ring of 4 wavefront rows indexed by y (a wavefront holds at most one pixel per
-row), so the extra memory is O(H), not O(H×W).
+Dithering (in C, native/remap.c) is serpentine Floyd-Steinberg (rows alternate direction; weights
+7, 3, 5, 1 / 16), made selective the way pngquant's is, because error spread everywhere costs
+bytes (noisy indices compress badly) and adds visible noise where the eye would not miss it:
+
+- Damped where local contrast already masks the error: each pixel takes its pending error times
+  ``strength * level / 255``, where level comes from the largest second difference (any channel,
+  horizontal or vertical; RGBA colour premultiplied by alpha) in its 3×3 neighbourhood:
+  `_DAMPING_TABLE`, `ERROR_KEPT` in smooth areas (where banding would show), down to
+  `DAMPING_FLOOR` on edges and texture (dithered edges look jagged, and texture hides banding).
+- Limited: an incoming error shorter than `MIN_ERROR` is dropped (flat areas stay flat and
+  compress well), one longer than `MAX_ERROR_GAPS` times the palette's median spacing (each
+  entry's distance to its nearest other entry) is scaled down to that length (no runaway
+  speckles), and the wanted colour is clipped to the palette's bounding box.
+- Alpha: fully transparent pixels take the most transparent entry and neither send nor receive
+  error; fully opaque ones carry no alpha error; only partial alpha is dithered.
+
+The scan is one sequential pass (its result depends on the order), so the output never depends on
+the thread count; only the contrast map runs on threads. The nearest entry is searched from the
+previous pixel's choice outwards (triangle inequality over pre-sorted palette distances), exactly.
 """
 
 import numpy as np
 
+from . import native, threads
+from .colorspace import _LINEAR_LUT, _LMS_TO_LAB, _RGB_TO_LMS
 from .errors import InvalidOptions
 from .kmeans import _blocks, _build_histogram, _check_color_space, _check_pixels, _features, _labels_to_indices
 
-# Floyd-Steinberg weights: right, below-left, below, below-right.
-_FS_RIGHT, _FS_BELOW_LEFT, _FS_BELOW, _FS_BELOW_RIGHT = 7 / 16, 3 / 16, 5 / 16, 1 / 16
 # Distance blocks hold at most this many multiply-adds: below OpenBLAS's threading threshold
 # (65536 x GEMM_MULTITHREAD_THRESHOLD 4), so each GEMM runs on one thread. Threaded GEMMs with an
 # inner dimension of 4 were up to 50x slower on the shared 2-core machine.
 _GEMM_SINGLE_THREAD_WORK = 1 << 18
+
+# The damping rule (tuned in bench/bench_dither.py against pngquant; docs/benchmarks.md): the
+# share of the pending error a pixel accepts falls from ERROR_KEPT in smooth areas to
+# DAMPING_FLOOR as the local contrast (second difference, 0-510) rises past DAMPING_CONTRAST.
+# ERROR_KEPT < 1, as in pngquant (15/16), so that small errors do not pile up into noise.
+ERROR_KEPT = 15 / 16
+DAMPING_CONTRAST = 24.0
+DAMPING_FLOOR = 0.35
+# Incoming errors shorter than this are dropped, in clustering units (OKLab's L spans 0-1 where
+# sRGB spans 0-255); longer than MAX_ERROR_GAPS palette spacings, they are shortened to that.
+MIN_ERROR = {"rgb": 2.0, "oklab": 2.0 / 255.0}
+MAX_ERROR_GAPS = 1.0
+
+
+def _damping_table() -> np.ndarray:
+    """(511,) uint8: the level (0-255) accepted at each local contrast 0..510."""
+    contrast = np.arange(511, dtype=np.float64)
+    share = ERROR_KEPT * DAMPING_CONTRAST**2 / (DAMPING_CONTRAST**2 + contrast**2)
+    return np.rint(255.0 * np.maximum(share, DAMPING_FLOOR)).astype(np.uint8)
+
+
+_DAMPING_TABLE = _damping_table()
+# What remap.c needs to compute OKLab coordinates as colorspace does: a byte's linear light, then
+# the two matrices (row-major).
+_OKLAB_CONSTANTS = np.concatenate([_LINEAR_LUT, _RGB_TO_LMS.ravel(), _LMS_TO_LAB.ravel()])
 
 
 def remap(
@@ -40,8 +78,8 @@ def remap(
     palette : ndarray of shape (k, C), uint8
         1 <= k <= 256, same C as `pixels`.
     dither : float, default 0.0
-        Floyd-Steinberg strength 0..1 (the diffused error is multiplied by it); 0 is plain nearest
-        colour.
+        Error-diffusion strength 0..1 (the diffused error is multiplied by it); 0 is plain nearest
+        colour. See the module docstring for where the error is damped.
     color_space : {"rgb", "oklab"}, default "rgb"
         Space of the distances and of the diffused error.
 
@@ -80,49 +118,23 @@ def _remap_nearest(pixels, palette, color_space):
 
 
 def _remap_dither(pixels, palette, strength, color_space):
-    """Floyd-Steinberg by anti-diagonal wavefronts (module docstring). Assumes validated input."""
-    height, width, n_channels = pixels.shape
-    flat = pixels.reshape(-1, n_channels)
-    centers = _features(palette, color_space).astype(np.float32)
-    # One GEMM gives -2 x.c + ||c||^2 (ones column appended to the pixels, see kmeans._augment).
-    centers_aug = _augment_centers(centers)
-    # Keep the wanted colour inside the palette's bounding box so the error cannot run away.
-    low, high = centers.min(axis=0), centers.max(axis=0)
-    has_alpha = n_channels == 4
-    transparent_entry = int(np.argmin(palette[:, 3])) if has_alpha else -1
-    weights = np.float32(strength) * np.array([_FS_RIGHT, _FS_BELOW_LEFT, _FS_BELOW, _FS_BELOW_RIGHT], dtype=np.float32)
+    """Selective serpentine Floyd-Steinberg in C (module docstring). Assumes validated input."""
+    pixels = np.ascontiguousarray(pixels)
+    levels = native.contrast_levels(pixels, _DAMPING_TABLE, threads.THREADS)
+    return native.dither(
+        pixels, palette, _OKLAB_CONSTANTS if color_space == "oklab" else None, levels, strength=strength,
+        min_error=MIN_ERROR[color_space], max_error=MAX_ERROR_GAPS * _palette_spacing(palette, color_space),
+    )
 
-    indices = np.empty(height * width, dtype=np.uint8)
-    # ring[t % 4, y] = error pending for the pixel of wavefront t in row y (rows padded by 1).
-    ring = np.zeros((4, height + 1, n_channels), dtype=np.float32)
-    row_step = width - 2  # flat index of (y, t - 2y) is t + y * (width - 2)
-    for t in range(2 * (height - 1) + width):
-        y0 = max(0, (t - width + 2) // 2)  # smallest y with x = t - 2y <= width - 1
-        y1 = min(height - 1, t // 2)  # largest y with x >= 0
-        rows = np.arange(y0, y1 + 1)
-        flat_index = t + rows * row_step
-        colors = flat[flat_index]
-        pending = ring[t % 4, y0 : y1 + 1]
-        wanted = _augment(_features(colors, color_space))
-        wanted[:, :-1] += pending
-        np.clip(wanted[:, :-1], low, high, out=wanted[:, :-1])
-        chosen = _nearest(wanted, centers_aug)
-        wanted = wanted[:, :-1]
-        error = wanted - centers[chosen]
-        if has_alpha:
-            clear = colors[:, 3] == 0
-            chosen[clear] = transparent_entry
-            error[clear] = 0.0
-        indices[flat_index] = chosen
-        pending[:] = 0.0
-        # Right neighbour (y, x+1) is on wavefront t+1; the three below (y+1, ...) on t+1, t+2, t+3.
-        ring[(t + 1) % 4, y0 : y1 + 1] += weights[0] * error
-        # Below-left of a pixel at x = 0 does not exist: drop it (its ring slot is reused later).
-        last = y1 + 1 if t % 2 or t // 2 > height - 1 else y1
-        ring[(t + 1) % 4, y0 + 1 : last + 1] += weights[1] * error[: last - y0]
-        ring[(t + 2) % 4, y0 + 1 : y1 + 2] += weights[2] * error
-        ring[(t + 3) % 4, y0 + 1 : y1 + 2] += weights[3] * error
-    return indices.reshape(height, width)
+
+def _palette_spacing(palette, color_space):
+    """Median over the entries of the distance to the nearest other entry (inf for one entry)."""
+    if len(palette) < 2:
+        return float("inf")
+    centers = _features(palette, color_space).astype(np.float64)
+    squared = ((centers[:, None, :] - centers[None, :, :]) ** 2).sum(axis=2)
+    np.fill_diagonal(squared, np.inf)
+    return float(np.sqrt(np.median(squared.min(axis=1))))
 
 
 # --- nearest entry by GEMM: -2 x.c + ||c||^2 from one matrix product ------------------------

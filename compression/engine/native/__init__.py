@@ -1,5 +1,5 @@
-"""The engine's compiled inner loops: k-means++, exact Lloyd, the RGB colour histogram, the
-coarse grid's sums (kmeans.c) and PSNR/SSIM (metrics.c).
+"""The engine's compiled inner loops: k-means++, exact Lloyd, the colour histograms, the
+coarse grid's sums (kmeans.c), dithering (remap.c) and PSNR/SSIM (metrics.c).
 
 numpy spent its time on the dozen passes each Lloyd iteration makes over the colours whose
 bounds fail; in C each colour is one pass (docs/benchmarks.md, "The C loops"). pip builds them
@@ -196,6 +196,41 @@ def rgb_histogram(pixels: np.ndarray, threads: int = 1):
     return codes, counts, inverse
 
 
+def rgba_histogram(pixels: np.ndarray, threads: int = 1):
+    """Distinct colours of RGBA pixels, as `rgb_histogram` returns them for RGB.
+
+    A colour's code is r<<24 | g<<16 | b<<8 | a, and every fully transparent pixel has code 0.
+    Opaque pixels are marked in the RGB bitmap, translucent ones in a hash table sized to twice
+    their count; the two sorted code lists are merged (kmeans.c), so nothing sorts the pixels.
+    """
+    ffi, lib = _lib()
+    pixels = np.ascontiguousarray(pixels, dtype=np.uint8)
+    height, width = pixels.shape[:2]
+    n = height * width
+    alpha = pixels[..., 3]
+    n_translucent_pixels = n - int(np.count_nonzero(alpha == 255)) - int(np.count_nonzero(alpha == 0))
+    table_bits = max(4, int(2 * n_translucent_pixels).bit_length())
+    bits = np.zeros(_CODE_WORDS, dtype=np.uint64)
+    prefix = np.empty(_CODE_WORDS, dtype=np.int32)
+    table = np.zeros(1 << table_bits, dtype=np.uint32)
+    found = np.zeros(3, dtype=np.int64)  # distinct opaque, distinct translucent, transparent pixels
+    pixel_ptr, table_ptr = _ptr(ffi, pixels, "uint8_t *"), _ptr(ffi, table, "uint32_t *")
+    bits_ptr, prefix_ptr = _ptr(ffi, bits, "uint64_t *"), _ptr(ffi, prefix, "int32_t *")
+    _check(lib.km_rgba_histogram_mark(n, pixel_ptr, threads, bits_ptr, prefix_ptr, table_ptr, table_bits,
+                                      _ptr(ffi, found, "int64_t *")))
+    n_opaque, n_translucent, n_transparent = (int(v) for v in found)
+    has_transparent = int(n_transparent > 0)
+    n_distinct = has_transparent + n_opaque + n_translucent
+    inverse = np.empty((height, width), dtype=np.int32)
+    codes = np.empty(n_distinct, dtype=np.uint32)
+    counts = np.zeros(n_distinct, dtype=np.int64)
+    _check(lib.km_rgba_histogram_rank(
+        n, pixel_ptr, threads, bits_ptr, prefix_ptr, n_opaque, table_ptr, table_bits, n_translucent,
+        has_transparent, _ptr(ffi, inverse, "int32_t *"), _ptr(ffi, codes, "uint32_t *"), _ptr(ffi, counts, "int64_t *"),
+    ))
+    return codes, counts, inverse
+
+
 def grid_sums(x: np.ndarray, weights: np.ndarray, bits: int):
     """Weights and weighted coordinate sums of points per cell of a 2^bits-per-channel grid over
     the points' range (see kmeans.c). x: (n, d) float32. Returns (cell_weight (2^(bits*d),),
@@ -211,6 +246,55 @@ def grid_sums(x: np.ndarray, weights: np.ndarray, bits: int):
         _ptr(ffi, cell_weight, "double *"), _ptr(ffi, cell_sums, "double *"),
     )
     return cell_weight, cell_sums
+
+
+# --- dithering (remap.c) ---
+
+
+def contrast_levels(pixels: np.ndarray, table: np.ndarray, threads: int = 1) -> np.ndarray:
+    """(H, W) uint8 damping level of each pixel: `table` (511,) uint8 at the largest second
+    difference (any channel, horizontal or vertical) in its 3×3 neighbourhood. See remap.c."""
+    ffi, lib = _lib()
+    pixels = np.ascontiguousarray(pixels, dtype=np.uint8)
+    table = np.ascontiguousarray(table, dtype=np.uint8)
+    if table.shape != (511,):
+        raise ValueError(f"the damping table must have 511 levels, got {table.shape}")
+    height, width, channels = pixels.shape
+    levels = np.empty((height, width), dtype=np.uint8)
+    _check(lib.rm_contrast_levels(
+        height, width, channels, _ptr(ffi, pixels, "uint8_t *"), _ptr(ffi, table, "uint8_t *"),
+        max(1, int(threads)), _ptr(ffi, levels, "uint8_t *"),
+    ))
+    return levels
+
+
+def dither(
+    pixels: np.ndarray, palette: np.ndarray, oklab: np.ndarray | None, levels: np.ndarray, *,
+    strength: float, min_error: float, max_error: float,
+) -> np.ndarray:
+    """(H, W) uint8 palette indices by selective serpentine Floyd-Steinberg (remap.c `rm_dither`).
+
+    pixels (H, W, C) and palette (k, C) uint8, C = 3|4; oklab: None for sRGB distances, else the
+    (274,) float64 constants of `feature` in remap.c; levels: (H, W) uint8 from `contrast_levels`.
+    """
+    ffi, lib = _lib()
+    pixels = np.ascontiguousarray(pixels, dtype=np.uint8)
+    palette = np.ascontiguousarray(palette, dtype=np.uint8)
+    levels = np.ascontiguousarray(levels, dtype=np.uint8)
+    height, width, channels = pixels.shape
+    if palette.ndim != 2 or palette.shape[1] != channels or not 1 <= len(palette) <= 256 or levels.shape != (height, width):
+        raise ValueError(f"remap.c cannot dither {pixels.shape} with a {palette.shape} palette and {levels.shape} levels")
+    if oklab is not None:
+        oklab = np.ascontiguousarray(oklab, dtype=np.float64)
+        if oklab.shape != (274,):
+            raise ValueError(f"the OKLab constants must be 274 values, got {oklab.shape}")
+    indices = np.empty((height, width), dtype=np.uint8)
+    _check(lib.rm_dither(
+        height, width, channels, _ptr(ffi, pixels, "uint8_t *"), len(palette), _ptr(ffi, palette, "uint8_t *"),
+        ffi.NULL if oklab is None else _ptr(ffi, oklab, "double *"), _ptr(ffi, levels, "uint8_t *"),
+        float(strength), float(min_error), float(max_error), _ptr(ffi, indices, "uint8_t *"),
+    ))
+    return indices
 
 
 # --- metrics (metrics.c) ---

@@ -27,7 +27,7 @@ typedef struct {
     double *sq;         /* (k,) weighted squared norms per cluster */
 } km_state;
 
-/* kmeans.c: k-means++, Lloyd, the RGB colour histogram, the coarse grid's sums. */
+/* kmeans.c: k-means++, Lloyd, the RGB and RGBA colour histograms, the coarse grid's sums. */
 int km_assign(km_state *s);
 int64_t km_move(km_state *s, const double *new_centers);
 int km_lloyd(km_state *s, int32_t max_iter, double tol_abs, double *history, int32_t *n_iter,
@@ -38,8 +38,21 @@ int64_t km_histogram_mark(int64_t n, const uint8_t *pixels, int32_t n_threads, u
 int km_histogram_rank(int64_t n, const uint8_t *pixels, int32_t n_threads, const uint64_t *bits,
                       const int32_t *prefix, int64_t n_distinct, int32_t *inverse, uint32_t *codes,
                       int64_t *counts);
+int km_rgba_histogram_mark(int64_t n, const uint8_t *pixels, int32_t n_threads, uint64_t *bits, int32_t *prefix,
+                           uint32_t *table, int32_t table_bits, int64_t *counts3);
+int km_rgba_histogram_rank(int64_t n, const uint8_t *pixels, int32_t n_threads, const uint64_t *bits,
+                           const int32_t *prefix, int64_t n_opaque, uint32_t *table, int32_t table_bits,
+                           int64_t n_translucent, int32_t has_transparent, int32_t *inverse, uint32_t *codes,
+                           int64_t *counts);
 void km_grid_sums(int64_t n, int32_t d, const float *x, const double *w, int32_t bits, double *cell_weight,
                   double *cell_sums);
+
+/* remap.c: the damping levels of the local contrast, and selective serpentine Floyd-Steinberg. */
+int rm_contrast_levels(int32_t height, int32_t width, int32_t channels, const uint8_t *pixels,
+                       const uint8_t *table, int32_t n_threads, uint8_t *levels);
+int rm_dither(int32_t height, int32_t width, int32_t channels, const uint8_t *pixels, int32_t k,
+              const uint8_t *palette, const double *oklab, const uint8_t *levels, double strength,
+              double min_error, double max_error, uint8_t *indices);
 
 /* metrics.c: PSNR's squared errors and SSIM's sums, band by band. */
 int mt_metrics(int32_t height, int32_t width,

@@ -645,6 +645,205 @@ int km_histogram_rank(int64_t n, const uint8_t *pixels, int32_t n_threads, const
     return 0;
 }
 
+/* ---- colour histogram of RGBA pixels: opaque ones in the RGB bitmap, translucent ones hashed -- */
+
+/* Codes are r<<24 | g<<16 | b<<8 | a, as kmeans.py packs them; every fully transparent pixel is
+ * code 0. Opaque pixels (most, in practice) are marked in the RGB bitmap above; translucent ones
+ * (alpha 1..254, never code 0, so 0 marks an empty slot) go into an open-addressing hash table
+ * that threads fill with compare-and-swap: the set of codes it ends up holding does not depend on
+ * the thread count, and only that set is used. Ranking merges the sorted opaque codes with the
+ * sorted translucent ones (a sort of the distinct translucent codes only, never of the pixels). */
+
+typedef struct {
+    int64_t n;
+    const uint8_t *pixels; /* (n, 4) */
+    int32_t n_parts;
+    uint64_t **bits;        /* one bitmap per part; bits[0] is the caller's */
+    const int32_t *prefix;
+    uint32_t *table;        /* translucent codes, 0 = empty */
+    int32_t table_bits;
+    int64_t *transparent;   /* (n_parts,) fully transparent pixels per part */
+    const int32_t *opaque_rows;  /* (n_opaque,) histogram row of each opaque code, in code order */
+    const int32_t *table_rows;   /* (table size,) histogram row of the code in each slot */
+    int32_t *inverse;
+    int64_t **counts;
+} rgba_job;
+
+static inline uint32_t rgba_code(const uint8_t *p) {
+    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+
+static inline uint64_t slot_of(uint32_t code, int32_t table_bits) {
+    return (uint32_t)(code * 0x9E3779B1u) >> (32 - table_bits); /* Fibonacci hashing: the high bits */
+}
+
+/* The slot holding `code`, inserting it when `insert` (the table never fills: the caller sizes
+ * it to at least twice the translucent pixels). */
+static inline uint64_t find_slot(uint32_t *table, int32_t table_bits, uint32_t code, int insert) {
+    const uint64_t mask = ((uint64_t)1 << table_bits) - 1;
+    for (uint64_t slot = slot_of(code, table_bits);; slot = (slot + 1) & mask) {
+        uint32_t seen = __atomic_load_n(&table[slot], __ATOMIC_RELAXED);
+        if (seen == code) return slot;
+        if (seen == 0) {
+            if (!insert) return slot; /* not reached for codes that were inserted */
+            uint32_t expected = 0;
+            if (__atomic_compare_exchange_n(&table[slot], &expected, code, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+                return slot;
+            if (expected == code) return slot; /* another thread put the same code here */
+        }
+    }
+}
+
+static void rgba_part_range(const rgba_job *job, int64_t part, int64_t *lo, int64_t *hi) {
+    *lo = job->n * part / job->n_parts;
+    *hi = job->n * (part + 1) / job->n_parts;
+}
+
+static void rgba_mark_part(void *ctx, int64_t part, int worker) {
+    (void)worker;
+    rgba_job *job = ctx;
+    uint64_t *bits = job->bits[part];
+    int64_t lo, hi, transparent = 0;
+    rgba_part_range(job, part, &lo, &hi);
+    for (int64_t i = lo; i < hi; i++) {
+        const uint8_t *p = job->pixels + 4 * i;
+        if (p[3] == 255) {
+            uint32_t code = rgb_code(p);
+            bits[code >> 6] |= (uint64_t)1 << (code & 63);
+        } else if (p[3] == 0) {
+            transparent++;
+        } else {
+            find_slot(job->table, job->table_bits, rgba_code(p), 1);
+        }
+    }
+    job->transparent[part] = transparent;
+}
+
+static void rgba_rank_part(void *ctx, int64_t part, int worker) {
+    (void)worker;
+    rgba_job *job = ctx;
+    const uint64_t *bits = job->bits[0];
+    int64_t *counts = job->counts[part];
+    int64_t lo, hi;
+    rgba_part_range(job, part, &lo, &hi);
+    for (int64_t i = lo; i < hi; i++) {
+        const uint8_t *p = job->pixels + 4 * i;
+        int32_t row;
+        if (p[3] == 255) {
+            uint32_t code = rgb_code(p);
+            uint64_t below = bits[code >> 6] & (((uint64_t)1 << (code & 63)) - 1);
+            row = job->opaque_rows[job->prefix[code >> 6] + __builtin_popcountll(below)];
+        } else if (p[3] == 0) {
+            row = 0;
+        } else {
+            row = job->table_rows[find_slot(job->table, job->table_bits, rgba_code(p), 0)];
+        }
+        job->inverse[i] = row;
+        counts[row]++;
+    }
+}
+
+/* Sort n codes in place: LSD radix sort, a byte per pass (qsort's comparisons cost 4x more
+ * here); `spare` holds n codes. */
+static void sort_codes(uint32_t *codes, uint32_t *spare, int64_t n) {
+    for (int shift = 0; shift < 32; shift += 8) {
+        int64_t start[257] = {0};
+        for (int64_t i = 0; i < n; i++) start[((codes[i] >> shift) & 255) + 1]++;
+        for (int b = 0; b < 256; b++) start[b + 1] += start[b];
+        for (int64_t i = 0; i < n; i++) spare[start[(codes[i] >> shift) & 255]++] = codes[i];
+        uint32_t *sorted = spare;
+        spare = codes;
+        codes = sorted;
+    }
+    /* Four passes: the sorted codes are back in the caller's array. */
+}
+
+/* Mark the codes of n RGBA pixels: opaque ones in `bits` (CODE_WORDS words, zeroed), with the
+ * set bits before each word in `prefix`; translucent ones in `table` (2^table_bits slots, zeroed,
+ * at least twice the translucent pixels). counts3 gets the distinct opaque codes, the distinct
+ * translucent codes and the fully transparent pixels. Returns 0, -1 without memory. */
+int km_rgba_histogram_mark(int64_t n, const uint8_t *pixels, int32_t n_threads, uint64_t *bits, int32_t *prefix,
+                           uint32_t *table, int32_t table_bits, int64_t *counts3) {
+    int64_t transparent[MAX_THREADS] = {0};
+    rgba_job job = {n, pixels, histogram_parts(n, n_threads), NULL, NULL, table, table_bits, transparent,
+                    NULL, NULL, NULL, NULL};
+    uint64_t *part_bits[MAX_THREADS] = {bits};
+    int ok = 1;
+    for (int p = 1; p < job.n_parts; p++) ok &= (part_bits[p] = calloc(CODE_WORDS, sizeof(uint64_t))) != NULL;
+    if (ok) {
+        job.bits = part_bits;
+        for_each_chunk(job.n_parts, job.n_parts, rgba_mark_part, &job);
+        for (int p = 1; p < job.n_parts; p++)
+            for (int64_t word = 0; word < CODE_WORDS; word++) bits[word] |= part_bits[p][word];
+    }
+    for (int p = 1; p < job.n_parts; p++) free(part_bits[p]);
+    if (!ok) return -1;
+    int64_t total = 0;
+    for (int64_t word = 0; word < CODE_WORDS; word++) {
+        prefix[word] = (int32_t)total;
+        total += __builtin_popcountll(bits[word]);
+    }
+    int64_t translucent = 0, transparent_pixels = 0;
+    for (int64_t slot = 0; slot < ((int64_t)1 << table_bits); slot++) translucent += table[slot] != 0;
+    for (int p = 0; p < job.n_parts; p++) transparent_pixels += transparent[p];
+    counts3[0] = total;
+    counts3[1] = translucent;
+    counts3[2] = transparent_pixels;
+    return 0;
+}
+
+/* From `km_rgba_histogram_mark`'s bitmap and table: the sorted distinct codes (`codes`,
+ * n_distinct = the transparent code 0 if any + n_opaque + n_translucent), each pixel's row among
+ * them (`inverse`, n) and the pixels per code (`counts`, n_distinct, zeroed). Returns 0, -1
+ * without memory. */
+int km_rgba_histogram_rank(int64_t n, const uint8_t *pixels, int32_t n_threads, const uint64_t *bits,
+                           const int32_t *prefix, int64_t n_opaque, uint32_t *table, int32_t table_bits,
+                           int64_t n_translucent, int32_t has_transparent, int32_t *inverse, uint32_t *codes,
+                           int64_t *counts) {
+    const int64_t table_size = (int64_t)1 << table_bits, n_distinct = has_transparent + n_opaque + n_translucent;
+    uint32_t *translucent = malloc(sizeof(uint32_t) * (size_t)(n_translucent > 0 ? 2 * n_translucent : 1));
+    int32_t *opaque_rows = malloc(sizeof(int32_t) * (size_t)(n_opaque > 0 ? n_opaque : 1));
+    int32_t *table_rows = malloc(sizeof(int32_t) * (size_t)table_size);
+    rgba_job job = {n, pixels, histogram_parts(n, n_threads), (uint64_t **)&bits, prefix, table, table_bits, NULL,
+                    opaque_rows, table_rows, inverse, NULL};
+    int64_t *part_counts[MAX_THREADS] = {counts};
+    int ok = translucent && opaque_rows && table_rows;
+    for (int p = 1; ok && p < job.n_parts; p++) ok &= (part_counts[p] = calloc(n_distinct, sizeof(int64_t))) != NULL;
+    if (ok) {
+        int64_t t = 0;
+        for (int64_t slot = 0; slot < table_size; slot++)
+            if (table[slot]) translucent[t++] = table[slot];
+        sort_codes(translucent, translucent + n_translucent, n_translucent);
+        /* Merge: transparent first (code 0), then opaque and translucent codes in code order. */
+        int64_t row = 0, next_translucent = 0, next_opaque = 0;
+        if (has_transparent) codes[row++] = 0;
+        for (int64_t word = 0; word < CODE_WORDS; word++) {
+            for (uint64_t rest = bits[word]; rest; rest &= rest - 1) {
+                uint32_t code = ((uint32_t)(word * 64 + __builtin_ctzll(rest)) << 8) | 255u;
+                while (next_translucent < n_translucent && translucent[next_translucent] < code) {
+                    table_rows[find_slot(table, table_bits, translucent[next_translucent], 0)] = (int32_t)row;
+                    codes[row++] = translucent[next_translucent++];
+                }
+                opaque_rows[next_opaque++] = (int32_t)row;
+                codes[row++] = code;
+            }
+        }
+        while (next_translucent < n_translucent) {
+            table_rows[find_slot(table, table_bits, translucent[next_translucent], 0)] = (int32_t)row;
+            codes[row++] = translucent[next_translucent++];
+        }
+        job.counts = part_counts;
+        for_each_chunk(job.n_parts, job.n_parts, rgba_rank_part, &job);
+        for (int p = 1; p < job.n_parts; p++)
+            for (int64_t r = 0; r < n_distinct; r++) counts[r] += part_counts[p][r];
+    }
+    for (int p = 1; p < job.n_parts; p++) free(part_counts[p]);
+    free(translucent);
+    free(opaque_rows);
+    free(table_rows);
+    return ok ? 0 : -1;
+}
+
 /* ---- the finest grid of the coarse levels -------------------------------------------------- */
 
 /* Put n points (n, d) in the cells of a grid of 2^bits cells per channel spanning the points'
