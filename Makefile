@@ -61,7 +61,8 @@ bench: venv system-deps
 
 # The slow hardening checks (issues 6 and 13), bounded in count and time: a load run against
 # gunicorn and workers on loopback, 200 slow clients against `manage.py serve` with and without
-# nginx (needs nginx), then PostgreSQL restarted under live web and workers (needs PostgreSQL).
+# nginx (needs nginx), hostile files and geometry against the served platform, then PostgreSQL
+# restarted under live web and workers (needs PostgreSQL).
 hardening: venv static
 	SECRET_KEY=insecure-bench-key $(PY) bench/load.py --users 20 --images 10 --direct 1 --phase3-direct 2 --duration-limit 600
 	SECRET_KEY=insecure-bench-key $(PY) bench/slow_clients.py --connections 200 --duration 30

@@ -126,7 +126,9 @@ def test_the_cpu_cap_stops_a_costly_decode():
     started = time.perf_counter()
     with pytest.raises(ImageTooCostly, match="more than 1 s of CPU time"):
         decode_capped(data, DecodeLimits(time_cap_s=1, wall_cap_s=20, **LOOSE_STRUCTURE))
-    assert time.perf_counter() - started < 4
+    # The message says the CPU cap fired; the wall time only has to stay clear of the wall cap
+    # (a loaded machine stretches 1 s of CPU).
+    assert time.perf_counter() - started < 15
 
 
 def test_the_wall_clock_cap_stops_a_slow_decode():
