@@ -79,9 +79,14 @@ def lockout_remaining(*, username: str | None, request) -> int:
     return math.ceil(seconds_over_limit(_keys(username, request), limit=settings.LOGIN_MAX_FAILURES))
 
 
-def locked_message(seconds: int) -> str:
+def retry_in(seconds: float) -> str:
+    """"try again in N minutes", for a wait of `seconds`."""
     minutes = max(1, math.ceil(seconds / 60))
-    return f"Too many failed attempts; try again in {minutes} minute{'s' if minutes != 1 else ''}."
+    return f"try again in {minutes} minute{'s' if minutes != 1 else ''}"
+
+
+def locked_message(seconds: int) -> str:
+    return f"Too many failed attempts; {retry_in(seconds)}."
 
 
 def failure_record(*, username: str | None, request) -> None:

@@ -9,8 +9,8 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from . import services, tokens as api_tokens
-from . import login_guard
+from . import login_guard, services
+from . import tokens as api_tokens
 from .forms import GuardedPasswordChangeForm, LoginForm, SignupForm, TokenCreateForm
 
 
@@ -21,8 +21,7 @@ def signup(request):
     form = SignupForm(request.POST or None)
     wait = login_guard.signup_wait(request) if request.method == "POST" else 0
     if wait:
-        minutes = max(1, -(-wait // 60))
-        form.add_error(None, f"Too many new accounts from your address; try again in {minutes} minute{'s' if minutes != 1 else ''}.")
+        form.add_error(None, f"Too many new accounts from your address; {login_guard.retry_in(wait)}.")
         return render(request, "registration/signup.html", {"form": form}, status=429)
     if request.method == "POST" and form.is_valid():
         try:
