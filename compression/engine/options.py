@@ -82,6 +82,9 @@ class CompressStats:
     bytes_saved: int  # may be negative: the output is larger
     bits_per_pixel: float  # of the output file
     theoretical_ratio: float  # 24 bpp against log2(K) bpp plus the palette; see metrics.theoretical_ratio
+    # Quality of the output against the (resized) input. Alpha images are composited over black and
+    # over white and the worse is reported here (and used by every quality target); the
+    # *_over_black / *_over_white fields below hold each. See metrics.Score.
     psnr: float  # dB, inf when identical
     ssim: float
     inertia: float
@@ -114,11 +117,17 @@ class CompressStats:
     scale_percent_applied: float | None = None  # set when the target-size search had to scale down
     # (x, y, width, height) of the input region the output shows, in input pixels; see dimensions.
     source_box: tuple[float, float, float, float] | None = None
+    # Alpha images only (None for opaque output): the scores over each background.
+    psnr_over_black: float | None = None
+    psnr_over_white: float | None = None
+    ssim_over_black: float | None = None
+    ssim_over_white: float | None = None
 
     def to_dict(self) -> dict:
         """Plain JSON-serialisable data (an infinite PSNR or undefined SSIM becomes None)."""
         data = asdict(self)
-        _finite_or_none(data, ("psnr", "ssim"))
+        _finite_or_none(data, ("psnr", "ssim", "psnr_over_black", "psnr_over_white", "ssim_over_black",
+                               "ssim_over_white"))
         for attempt in data["attempts"]:
             _finite_or_none(attempt, ("psnr", "ssim"))
         return data

@@ -66,6 +66,7 @@ class _Attempt:
     data: bytes | None = None
     psnr: float | None = None
     ssim: float | None = None
+    score: metrics.Score | None = None  # the full score (per background for alpha), when measured
     counts: np.ndarray | None = None  # pixels per palette entry, while `indices` are the quantizer's
 
 
@@ -126,10 +127,11 @@ class _Runner:
         if not want_ssim and _psnr_from_inertia(attempt):
             attempt.psnr = self._timed("metrics", _inertia_psnr, attempt)
             return attempt
-        attempt.psnr, attempt.ssim = self._timed(
-            "metrics", metrics.psnr_ssim, attempt.pixels, attempt.indices,
+        attempt.score = self._timed(
+            "metrics", metrics.score, attempt.pixels, attempt.indices,
             _effective_palette(attempt.palette, self.options.output_format), want_ssim=want_ssim,
         )
+        attempt.psnr, attempt.ssim = attempt.score.psnr, attempt.score.ssim
         return attempt
 
 
@@ -378,6 +380,7 @@ def _result(o, chosen, search_log, target_met, timings, operations, warnings, in
     counts = chosen.counts if chosen.counts is not None else _index_counts(chosen.indices, len(palette))
     output_bytes = len(chosen.data)
     has_alpha = palette.shape[1] == 4
+    by_background = chosen.score.by_background if chosen.score is not None else {}
     stats = CompressStats(
         input_bytes=input_bytes,
         output_bytes=output_bytes,
@@ -419,6 +422,10 @@ def _result(o, chosen, search_log, target_met, timings, operations, warnings, in
         if chosen.scale_percent == target_size.FULL_SCALE_PERCENT
         else chosen.scale_percent,
         source_box=source_box,
+        psnr_over_black=by_background["black"][0] if by_background else None,
+        psnr_over_white=by_background["white"][0] if by_background else None,
+        ssim_over_black=by_background["black"][1] if by_background else None,
+        ssim_over_white=by_background["white"][1] if by_background else None,
     )
     return CompressResult(
         data=chosen.data,

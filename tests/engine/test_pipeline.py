@@ -293,8 +293,8 @@ def test_psnr_search_attempts_equal_the_full_metric(small_photo, monkeypatch):
     from compression.engine import metrics
 
     passes = []
-    full_metrics = metrics.psnr_ssim
-    monkeypatch.setattr(metrics, "psnr_ssim", lambda *a, **kw: passes.append(kw) or full_metrics(*a, **kw))
+    full_metrics = metrics.score
+    monkeypatch.setattr(metrics, "score", lambda *a, **kw: passes.append(kw) or full_metrics(*a, **kw))
     result = compress(small_photo, CompressOptions(n_colors=32, target_psnr=28.0))
     assert len(result.stats.attempts) >= 3
     assert passes == [{"want_ssim": True}]  # only the chosen result's SSIM reads the pixels
