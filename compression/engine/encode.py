@@ -96,6 +96,14 @@ def _encode_png(indices: np.ndarray, palette: np.ndarray, exif: bytes | None) ->
     return b"".join(parts)
 
 
+def optimize_png(data: bytes, level: int, *, strip_metadata: bool = True) -> bytes:
+    """oxipng at `level` (0-6) on a PNG written by `encode`: lossless, never larger."""
+    import oxipng
+
+    strip = oxipng.StripChunks.safe() if strip_metadata else oxipng.StripChunks.none()
+    return oxipng.optimize_from_memory(data, level=level, strip=strip)
+
+
 def _gif_image(indices: np.ndarray, palette: np.ndarray) -> tuple[Image.Image, int | None]:
     """Map an RGBA palette to GIF's single transparent index (see module docstring)."""
     if palette.shape[1] != 4:
@@ -148,10 +156,7 @@ def encode(
     if output_format == "png":
         data = _encode_png(indices, palette, extra.get("exif"))
         if png_optimize_level is not None:
-            import oxipng
-
-            strip = oxipng.StripChunks.safe() if strip_metadata else oxipng.StripChunks.none()
-            data = oxipng.optimize_from_memory(data, level=png_optimize_level, strip=strip)
+            data = optimize_png(data, png_optimize_level, strip_metadata=strip_metadata)
         return data
     if output_format == "webp":
         image = _palette_image(indices, palette)

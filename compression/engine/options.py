@@ -53,7 +53,7 @@ class CompressOptions:
     target_ssim: float | None = None
     # Output
     output_format: OutputFormat = "png"
-    png_optimize_level: int | None = None  # oxipng level 0-6; None = Pillow's encoder only
+    png_optimize_level: int | None = None  # oxipng level 0-6 after the default encoder; None = no oxipng
     strip_metadata: bool = True
     # Limits
     max_pixels: int = 50_000_000
@@ -72,6 +72,7 @@ class SearchAttempt:
     output_bytes: int
     psnr: float | None = None
     ssim: float | None = None
+    png_optimized: bool = False  # this size is after oxipng (else the default encoder's)
 
 
 @dataclass(frozen=True)

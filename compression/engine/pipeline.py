@@ -28,7 +28,7 @@ from PIL import Image
 from . import metrics, target_size
 from .decode import FULLY_OPAQUE, decode, normalize_image, output_exif, read_source, to_array
 from .dimensions import apply_plan
-from .encode import GIF_ALPHA_THRESHOLD, MIME_TYPES, encode, png_bit_depth
+from .encode import GIF_ALPHA_THRESHOLD, MIME_TYPES, encode, optimize_png, png_bit_depth
 from .kmeans import build_histogram, quantize, quantize_histogram
 from .options import (
     CompressOptions, CompressResult, CompressStats, PaletteEntry, SearchAttempt, check_geometry, validate_options,
@@ -68,6 +68,7 @@ class _Attempt:
     ssim: float | None = None
     score: metrics.Score | None = None  # the full score (per background for alpha), when measured
     counts: np.ndarray | None = None  # pixels per palette entry, while `indices` are the quantizer's
+    optimized: bool = False  # `data` went through oxipng
 
 
 class _Runner:
@@ -114,13 +115,31 @@ class _Runner:
     def attempt(self, pixels: np.ndarray, n_colors: int, *, histogram=None, scale: float = 100.0) -> _Attempt:
         return self.remap(self.quantize(pixels, n_colors, histogram=histogram, scale=scale))
 
-    def encode(self, attempt: _Attempt) -> _Attempt:
+    def encode(self, attempt: _Attempt, *, optimize: bool = True) -> _Attempt:
+        """Encode in the output format; `optimize=False` skips oxipng (searches price with the
+        default encoder and optimise only where it decides, see `_search_size`)."""
         o = self.options
         attempt.data = self._timed(
             "encode", encode, attempt.indices, attempt.palette,
-            output_format=o.output_format, png_optimize_level=o.png_optimize_level,
+            output_format=o.output_format, png_optimize_level=o.png_optimize_level if optimize else None,
             strip_metadata=o.strip_metadata, exif=self.exif,
         )
+        attempt.optimized = optimize and self.optimizes
+        return attempt
+
+    @property
+    def optimizes(self) -> bool:
+        """True when the final output goes through oxipng (PNG with png_optimize_level)."""
+        return self.options.output_format == "png" and self.options.png_optimize_level is not None
+
+    def optimize(self, attempt: _Attempt) -> _Attempt:
+        """oxipng on an attempt encoded with `optimize=False` (lossless, never larger)."""
+        if self.optimizes and not attempt.optimized:
+            attempt.data = self._timed(
+                "encode", optimize_png, attempt.data, self.options.png_optimize_level,
+                strip_metadata=self.options.strip_metadata,
+            )
+            attempt.optimized = True
         return attempt
 
     def measure(self, attempt: _Attempt, *, want_ssim: bool) -> _Attempt:
@@ -176,6 +195,7 @@ def _search_attempt_record(attempt: _Attempt) -> SearchAttempt:
         output_bytes=len(attempt.data) if attempt.data is not None else 0,
         psnr=attempt.psnr,
         ssim=attempt.ssim,
+        png_optimized=attempt.optimized,
     )
 
 
@@ -184,11 +204,16 @@ def _search_size(
 ) -> tuple[_Attempt, bool]:
     """Largest K (then, at K=2, largest scale) that fits the byte budget; see target_size.
 
+    Every attempt is priced with the default encoder. With oxipng on (png_optimize_level), oxipng
+    runs only where it decides: on the best fit, then on the larger K whose default-encoded size
+    oxipng's measured gain could bring under the budget (`target_size.optimizer_range`), a
+    binary search of a few steps instead of oxipng on every attempt.
     Only the attempts that can still be chosen are kept (best fit so far, smallest so far), so a
     search on a large image holds at most three index arrays.
     """
     budget = options.target_size_bytes
     kept: dict[str, tuple[float, _Attempt]] = {}  # "fit": (key, attempt), "smallest": (bytes, attempt)
+    plain_sizes: dict[int, int] = {}  # K -> bytes with the default encoder
 
     def consider(attempt: _Attempt, key: float) -> int:
         log.append(_search_attempt_record(attempt))
@@ -203,22 +228,35 @@ def _search_size(
     histogram = runner._timed("quantize", build_histogram, pixels, color_space=options.color_space)
 
     def size_of(k: int):
+        attempt = runner.encode(runner.attempt(pixels, k, histogram=histogram), optimize=False)
+        plain_sizes[k] = len(attempt.data)
+        return consider(attempt, k), None
+
+    def optimized_size_of(k: int):
         return consider(runner.encode(runner.attempt(pixels, k, histogram=histogram)), k), None
 
     k, _ = target_size.largest_k_within(options.n_colors, size_of, budget)
-    del histogram
     if k is not None:
+        if runner.optimizes:
+            fit = kept["fit"][1]
+            plain = len(fit.data)
+            log.append(_search_attempt_record(runner.optimize(fit)))
+            high = target_size.optimizer_range(k, options.n_colors, plain_sizes, len(fit.data) / plain, budget)
+            target_size.largest_k_between(k, high, optimized_size_of, budget)
+        del histogram
         return kept["fit"][1], True
+    del histogram
 
     def size_at(percent: float):
         scaled = runner._timed("geometry", _rescale, pixels, percent)
         attempt = runner.attempt(scaled, target_size.MIN_SEARCH_COLORS, scale=percent)
-        return consider(runner.encode(attempt), percent), None
+        return consider(runner.encode(attempt, optimize=False), percent), None
 
     percent, _ = target_size.largest_scale_within(size_at, budget)
-    if percent is not None:
-        return kept["fit"][1], True
-    return kept["smallest"][1], False
+    chosen = kept["fit"][1] if percent is not None else kept["smallest"][1]
+    if runner.optimizes:
+        log.append(_search_attempt_record(runner.optimize(chosen)))
+    return chosen, len(chosen.data) <= budget
 
 
 def _search_quality(
@@ -355,6 +393,7 @@ def compress(
         need_metrics = False
     elif chosen.data is None:
         runner.encode(chosen)
+    runner.optimize(chosen)  # a no-op unless a search priced it with the default encoder only
     finish("encode")
     if need_metrics:
         runner.measure(chosen, want_ssim=True)
