@@ -218,3 +218,77 @@ def theoretical_ratio(n_colors: int, width: int, height: int, *, has_alpha: bool
     bits = 32 if has_alpha else 24
     k = max(int(n_colors), 1)
     return bits / (math.log2(k) + k * bits / (width * height))
+
+
+# Pixels the silhouette is estimated on: its cost is SILHOUETTE_SAMPLE² distances (about 10 ms
+# for 1000 on this machine, 4-5x that for 2000); the estimate's standard error is about 0.01.
+SILHOUETTE_SAMPLE = 1000
+_SILHOUETTE_ROWS = 256  # points per block of the distance matrix
+
+
+def silhouette(points: np.ndarray, labels: np.ndarray) -> float | None:
+    """Mean silhouette coefficient (Rousseeuw 1987) of labelled points, Euclidean distance.
+
+    Equals scikit-learn's `silhouette_score(points, labels)` (to float32 rounding): s = (b - a) / max(a, b) per point,
+    a = mean distance to the other points of its cluster, b = the lowest mean distance to another
+    cluster's points, s = 0 for a point alone in its cluster. None when fewer than 2 clusters or as
+    many clusters as points (undefined). Distances are summed per channel and per cluster with
+    numpy reductions, not BLAS (see kmeans._dot).
+
+    Parameters
+    ----------
+    points : ndarray of shape (n, d), float
+    labels : ndarray of shape (n,), int
+    """
+    n = len(points)
+    order = np.argsort(labels, kind="stable")
+    # float32 distances (colour coordinates need no more), summed in float64.
+    points, labels = np.asarray(points, dtype=np.float32)[order], np.asarray(labels)[order]
+    starts = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]])
+    n_clusters = len(starts)
+    if not 2 <= n_clusters < n:
+        return None
+    # Distances from a block of rows at a time (a few MB), summed per cluster with reduceat.
+    cluster_sums = np.empty((n, n_clusters))
+    for top in range(0, n, _SILHOUETTE_ROWS):
+        block = points[top : top + _SILHOUETTE_ROWS]
+        squared = np.zeros((len(block), n), dtype=np.float32)
+        for j in range(points.shape[1]):
+            difference = block[:, j, None] - points[None, :, j]
+            squared += difference * difference
+        cluster_sums[top : top + len(block)] = np.add.reduceat(
+            np.sqrt(squared, out=squared), starts, axis=1, dtype=np.float64
+        )
+    sizes = np.diff(np.r_[starts, n])
+    own = np.repeat(np.arange(n_clusters), sizes)
+    rows = np.arange(n)
+    own_sizes = sizes[own]
+    a = cluster_sums[rows, own] / np.maximum(own_sizes - 1, 1)
+    mean_to = cluster_sums / sizes
+    mean_to[rows, own] = np.inf
+    b = mean_to.min(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s = np.where(own_sizes > 1, (b - a) / np.maximum(a, b), 0.0)
+    return float(np.nan_to_num(s, nan=0.0).mean())  # a = b = 0 (identical points): 0, as sklearn
+
+
+def sampled_silhouette(
+    pixels: np.ndarray, indices: np.ndarray, *, seed: int | None, color_space: str = "rgb",
+    sample: int = SILHOUETTE_SAMPLE,
+) -> float | None:
+    """The silhouette of a palette image's clusters, estimated on `sample` pixels drawn with `seed`.
+
+    Distances are in the clustering space (sRGB 0-255, premultiplied for RGBA, or OKLab), as
+    K-Means saw the colours. Bounded cost whatever the image size: O(sample²).
+
+    Parameters
+    ----------
+    pixels : ndarray of uint8, shape (H, W, C)
+    indices : ndarray of uint8, shape (H, W)
+    """
+    from .kmeans import _features  # the clustering coordinates, defined once there
+
+    n_pixels = indices.size
+    picked = np.random.default_rng(seed).choice(n_pixels, size=min(sample, n_pixels), replace=False)
+    colors = pixels.reshape(n_pixels, -1)[picked]
+    return silhouette(_features(colors, color_space), indices.reshape(n_pixels)[picked])

@@ -14,11 +14,12 @@ import numpy as np
 
 from .dimensions import CropBox, plan_geometry
 from .errors import InvalidOptions
-from .presets import COLOR_SPACES, MAX_COLORS, MIN_COLORS, OUTPUT_FORMATS, RESIZE_MODE_KEYS
+from .presets import COLOR_SPACES, INITS, MAX_COLORS, MIN_COLORS, OUTPUT_FORMATS, RESIZE_MODE_KEYS
 
 ENGINE_VERSION = "1.0.0"
 
 ColorSpace = Literal["rgb", "oklab"]
+Init = Literal["k-means++", "random"]
 ResizeModeKey = Literal["fit", "fill", "stretch", "crop"]
 OutputFormat = Literal["png", "webp", "gif"]
 
@@ -38,6 +39,7 @@ class CompressOptions:
     max_iter: int = 100
     tol: float = 1e-4
     seed: int = 0
+    init: Init = "k-means++"  # starting centres: k-means++ seeding or random pixels (kmeans.quantize)
     dither: float = 0.0  # Floyd-Steinberg strength, 0 (off) to 1 (full)
     # Geometry
     crop_box: CropBox | None = None
@@ -123,6 +125,10 @@ class CompressStats:
     psnr_over_white: float | None = None
     ssim_over_black: float | None = None
     ssim_over_white: float | None = None
+    init: str = "k-means++"  # how K-Means started
+    # Mean silhouette coefficient of the pixels' clusters (-1 to 1, higher = better separated),
+    # estimated on metrics.SILHOUETTE_SAMPLE pixels drawn with the seed; None when undefined.
+    silhouette: float | None = None
 
     def to_dict(self) -> dict:
         """Plain JSON-serialisable data (an infinite PSNR or undefined SSIM becomes None)."""
@@ -253,6 +259,8 @@ def validate_options(
     for name in ("width", "height", "scale_percent", "png_optimize_level"):
         if getattr(o, name) is not None:
             BOUNDS[name].check(getattr(o, name))
+    if o.init not in INITS:
+        _fail(f"The initialisation must be one of {', '.join(INITS)} (got {o.init!r}).", "init")
     if o.color_space not in COLOR_SPACES:
         _fail(f"The colour space must be one of {', '.join(COLOR_SPACES)} (got {o.color_space!r}).", "color_space")
     if isinstance(o.tol, bool) or not isinstance(o.tol, (int, float)) or math.isnan(o.tol) or not 0 <= o.tol < 1:

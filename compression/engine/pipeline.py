@@ -92,11 +92,12 @@ class _Runner:
         if histogram is None:
             q = self._timed(
                 "quantize", quantize, pixels, n_colors,
-                max_iter=o.max_iter, tol=o.tol, seed=o.seed, color_space=o.color_space,
+                max_iter=o.max_iter, tol=o.tol, seed=o.seed, color_space=o.color_space, init=o.init,
             )
         else:
             q = self._timed(
-                "quantize", quantize_histogram, histogram, n_colors, max_iter=o.max_iter, tol=o.tol, seed=o.seed
+                "quantize", quantize_histogram, histogram, n_colors,
+                max_iter=o.max_iter, tol=o.tol, seed=o.seed, init=o.init,
             )
         palette = np.ascontiguousarray(q.palette, dtype=np.uint8)
         return _Attempt(n_colors, scale, pixels, q, q.indices, palette, counts=q.counts)
@@ -397,6 +398,9 @@ def compress(
     finish("encode")
     if need_metrics:
         runner.measure(chosen, want_ssim=True)
+    silhouette = runner._timed(
+        "metrics", metrics.sampled_silhouette, chosen.pixels, chosen.indices, seed=o.seed, color_space=o.color_space
+    )
     finish("metrics")
     timings["total"] = (time.perf_counter() - started) * 1000
 
@@ -406,11 +410,13 @@ def compress(
             "to meet the target size"
         )
     return _result(o, chosen, search_log, target_met, timings, operations, warnings, input_bytes,
-                   input_format, input_mode, input_frames, original_width, original_height, plan.source_box)
+                   input_format, input_mode, input_frames, original_width, original_height, plan.source_box,
+                   silhouette)
 
 
 def _result(o, chosen, search_log, target_met, timings, operations, warnings, input_bytes,
-            input_format, input_mode, input_frames, original_width, original_height, source_box) -> CompressResult:
+            input_format, input_mode, input_frames, original_width, original_height, source_box,
+            silhouette) -> CompressResult:
     q = chosen.quantization
     palette = chosen.palette
     height, width = chosen.indices.shape
@@ -465,6 +471,8 @@ def _result(o, chosen, search_log, target_met, timings, operations, warnings, in
         psnr_over_white=by_background["white"][0] if by_background else None,
         ssim_over_black=by_background["black"][1] if by_background else None,
         ssim_over_white=by_background["white"][1] if by_background else None,
+        init=o.init,
+        silhouette=silhouette,
     )
     return CompressResult(
         data=chosen.data,
