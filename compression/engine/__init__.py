@@ -8,12 +8,13 @@ Functions
     compress(source, options, ...) -> CompressResult    decode, resize, quantize, encode, measure
     probe(source, max_pixels=...) -> ImageInfo          format and displayed size, pixels checked
     thumbnail(data, ...) -> bytes                       a small WebP of an encoded image
+    format_verdict(source, options) -> Verdict | None   palette PNG or lossy WebP? (on a preview)
     validate_options(options, ...) -> None              every bound and the geometry, InvalidOptions
     plan_geometry(width, height, ...) -> GeometryPlan   crop/scale/resize from the sizes alone
     parse_hex_colour(text) -> (r, g, b)                 "#rrggbb" as the options take it
 Classes
     Quantization, CompressOptions, CompressResult, CompressStats, CropBox, PaletteEntry,
-    SearchAttempt, GeometryPlan, ImageInfo, Bound
+    SearchAttempt, GeometryPlan, ImageInfo, Bound, Verdict
 Errors (all subclasses of EngineError)
     EngineError, InvalidImage, UnsupportedFormat, ImageTooLarge, InvalidOptions
 Constants
@@ -41,6 +42,7 @@ from .options import (
 )
 from .pipeline import compress
 from .presets import COMPRESSION_PRESETS, DIMENSION_PRESETS, RESIZE_MODES
+from .verdict import Verdict, format_verdict
 
 __all__ = [
     "BOUNDS",
@@ -64,8 +66,10 @@ __all__ = [
     "Quantization",
     "SearchAttempt",
     "UnsupportedFormat",
+    "Verdict",
     "compress",
     "elbow",
+    "format_verdict",
     "parse_hex_colour",
     "plan_geometry",
     "probe",

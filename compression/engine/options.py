@@ -5,16 +5,21 @@ for it. `validate_options` enforces them; the platform's forms and serializers r
 min/max and messages from the same table, so every face gives the same answer.
 """
 
+from __future__ import annotations
+
 import math
 import re
 from dataclasses import asdict, dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from .dimensions import CropBox, plan_geometry
 from .errors import InvalidOptions
 from .presets import COLOR_SPACES, INITS, MAX_COLORS, MIN_COLORS, OUTPUT_FORMATS, RESIZE_MODE_KEYS
+
+if TYPE_CHECKING:
+    from .verdict import Verdict
 
 ENGINE_VERSION = "1.0.0"
 
@@ -57,6 +62,8 @@ class CompressOptions:
     output_format: OutputFormat = "png"
     png_optimize_level: int | None = None  # oxipng level 0-6 after the default encoder; None = no oxipng
     strip_metadata: bool = True
+    # Advice: the verdict (palette PNG or lossy WebP?) on a preview-sized copy, in the stats.
+    with_verdict: bool = True
     # Limits
     max_pixels: int = 50_000_000
 
@@ -129,6 +136,9 @@ class CompressStats:
     # Mean silhouette coefficient of the pixels' clusters (-1 to 1, higher = better separated),
     # estimated on metrics.SILHOUETTE_SAMPLE pixels drawn with the seed; None when undefined.
     silhouette: float | None = None
+    # Palette PNG or lossy WebP? (verdict.Verdict, measured on a preview); None when not asked
+    # (with_verdict=False) or the image is smaller than SSIM's window.
+    verdict: Verdict | None = None
 
     def to_dict(self) -> dict:
         """Plain JSON-serialisable data (an infinite PSNR or undefined SSIM becomes None)."""
@@ -297,6 +307,8 @@ def validate_options(
         _fail(f"The output format must be one of {', '.join(OUTPUT_FORMATS)} (got {o.output_format!r}).", "output_format")
     if o.png_optimize_level is not None and o.output_format != "png":
         _fail(f"png_optimize_level applies only to PNG output, not output_format={o.output_format!r}", "png_optimize_level")
+    if not isinstance(o.with_verdict, bool):
+        _fail(f"with_verdict={o.with_verdict!r} must be True or False", "with_verdict")
     if isinstance(o.max_pixels, bool) or not isinstance(o.max_pixels, int) or o.max_pixels < 1:
         _fail(f"max_pixels={o.max_pixels!r} must be a positive integer", "max_pixels")
     if image_width is not None and image_height is not None:

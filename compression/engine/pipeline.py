@@ -34,6 +34,7 @@ from .options import (
     CompressOptions, CompressResult, CompressStats, PaletteEntry, SearchAttempt, check_geometry, validate_options,
 )
 from .remap import remap
+from .verdict import judge
 
 ProgressCallback = Callable[[str, int], None]
 
@@ -43,8 +44,9 @@ STAGES: tuple[tuple[str, int], ...] = (
     ("geometry", 25),
     ("quantize", 60),
     ("remap", 70),
-    ("encode", 90),
-    ("metrics", 100),
+    ("encode", 85),
+    ("metrics", 92),
+    ("verdict", 100),
 )
 STAGE_PERCENT = dict(STAGES)
 
@@ -316,7 +318,8 @@ def compress(
         Validated here with `options.validate_options`.
     progress : callable or None
         `progress(stage, percent)` after each stage finishes, stages in order "decode",
-        "geometry", "quantize", "remap", "encode", "metrics" with percent 15, 25, 60, 70, 90, 100.
+        "geometry", "quantize", "remap", "encode", "metrics", "verdict" with percent 15, 25, 60, 70, 85,
+        92, 100 (see `STAGES`).
         Target searches also report "quantize" (percent 25-60) after every attempt. An exception
         raised by the callback propagates (the platform cancels jobs this way).
 
@@ -402,6 +405,13 @@ def compress(
         "metrics", metrics.sampled_silhouette, chosen.pixels, chosen.indices, seed=o.seed, color_space=o.color_space
     )
     finish("metrics")
+    advice = None
+    if o.with_verdict:
+        advice = runner._timed(
+            "verdict", judge, pixels, n_colors=len(chosen.palette), palette=chosen.palette, dither=o.dither,
+            color_space=o.color_space, seed=o.seed, init=o.init,
+        )
+    finish("verdict")
     timings["total"] = (time.perf_counter() - started) * 1000
 
     if chosen.scale_percent != target_size.FULL_SCALE_PERCENT:
@@ -411,12 +421,12 @@ def compress(
         )
     return _result(o, chosen, search_log, target_met, timings, operations, warnings, input_bytes,
                    input_format, input_mode, input_frames, original_width, original_height, plan.source_box,
-                   silhouette)
+                   silhouette, advice)
 
 
 def _result(o, chosen, search_log, target_met, timings, operations, warnings, input_bytes,
             input_format, input_mode, input_frames, original_width, original_height, source_box,
-            silhouette) -> CompressResult:
+            silhouette, advice) -> CompressResult:
     q = chosen.quantization
     palette = chosen.palette
     height, width = chosen.indices.shape
@@ -473,6 +483,7 @@ def _result(o, chosen, search_log, target_met, timings, operations, warnings, in
         ssim_over_white=by_background["white"][1] if by_background else None,
         init=o.init,
         silhouette=silhouette,
+        verdict=advice,
     )
     return CompressResult(
         data=chosen.data,

@@ -8,10 +8,11 @@ import sys
 import compression.engine as engine
 from tests.conftest import REPO_ROOT
 
-FUNCTIONS = {"quantize", "elbow", "compress", "probe", "thumbnail", "validate_options", "plan_geometry", "parse_hex_colour"}
+FUNCTIONS = {"quantize", "elbow", "compress", "probe", "thumbnail", "validate_options", "plan_geometry", "parse_hex_colour",
+             "format_verdict"}
 CLASSES = {
     "Quantization", "CompressOptions", "CompressResult", "CompressStats", "CropBox", "PaletteEntry", "SearchAttempt",
-    "GeometryPlan", "ImageInfo", "Bound",
+    "GeometryPlan", "ImageInfo", "Bound", "Verdict",
 }
 ERRORS = {"EngineError", "InvalidImage", "UnsupportedFormat", "ImageTooLarge", "InvalidOptions"}
 PRESET_TUPLES = {"COMPRESSION_PRESETS", "DIMENSION_PRESETS", "RESIZE_MODES"}
