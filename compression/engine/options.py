@@ -37,9 +37,14 @@ class CompressOptions:
     width/height (either alone keeps the aspect ratio when resize_mode is None).
     Target size and target quality are mutually exclusive; with either, n_colors is the upper
     bound of the search.
+
+    n_colors="auto" finds the smallest file that meets a quality target (target_ssim or
+    target_psnr; SSIM `AUTO_TARGET_SSIM` when neither is given): K from 2 to 256, dithering from
+    `AUTO_DITHERS` and PNG or lossless WebP are chosen (see pipeline._search_auto), so `dither`
+    must stay 0 and `output_format` PNG or WebP; a target size does not combine with it.
     """
 
-    n_colors: int = 16
+    n_colors: int | Literal["auto"] = 16
     color_space: ColorSpace = "rgb"
     max_iter: int = 100
     tol: float = 1e-4
@@ -82,6 +87,7 @@ class SearchAttempt:
     psnr: float | None = None
     ssim: float | None = None
     png_optimized: bool = False  # this size is after oxipng (else the default encoder's)
+    dither: float | None = None  # the strength tried, in an n_colors="auto" search
 
 
 @dataclass(frozen=True)
@@ -100,7 +106,7 @@ class CompressStats:
     inertia: float
     n_iter: int
     converged: bool
-    n_colors_requested: int
+    n_colors_requested: int | str  # "auto" when the search chose K
     n_colors_used: int
     unique_colors_before: int
     unique_colors_after: int
@@ -133,6 +139,9 @@ class CompressStats:
     ssim_over_black: float | None = None
     ssim_over_white: float | None = None
     init: str = "k-means++"  # how K-Means started
+    # The same palette image as lossless WebP, when it was encoded (n_colors="auto" compares both
+    # formats; WebP output is it); None otherwise.
+    lossless_webp_bytes: int | None = None
     # Mean silhouette coefficient of the pixels' clusters (-1 to 1, higher = better separated),
     # estimated on metrics.SILHOUETTE_SAMPLE pixels drawn with the seed; None when undefined.
     silhouette: float | None = None
@@ -232,6 +241,10 @@ BOUNDS: dict[str, Bound] = {
     )
 }
 TARGET_FIELDS = ("target_size_bytes", "target_psnr", "target_ssim")
+AUTO = "auto"  # n_colors="auto": the smallest file meeting a quality target
+AUTO_TARGET_SSIM = 0.95  # the target of "auto" when none is given: looks the same at a glance
+AUTO_DITHERS = (0.0, 0.5, 1.0)  # dithering strengths "auto" tries
+AUTO_FORMATS = ("png", "webp")  # the formats "auto" chooses between (both lossless palette files)
 _HEX_COLOUR = re.compile(r"#?([0-9a-fA-F]{6})")
 
 
@@ -264,7 +277,13 @@ def validate_options(
         may exceed `options.max_pixels`.
     """
     o = options
-    for name in ("n_colors", "max_iter", "seed", "dither"):
+    if o.n_colors == AUTO:
+        _check_auto(o)
+    elif isinstance(o.n_colors, str):
+        _fail(f'{BOUNDS["n_colors"].message[:-1]}, or "auto" (got {o.n_colors!r}).', "n_colors")
+    else:
+        BOUNDS["n_colors"].check(o.n_colors)
+    for name in ("max_iter", "seed", "dither"):
         BOUNDS[name].check(getattr(o, name))
     for name in ("width", "height", "scale_percent", "png_optimize_level"):
         if getattr(o, name) is not None:
@@ -313,6 +332,23 @@ def validate_options(
         _fail(f"max_pixels={o.max_pixels!r} must be a positive integer", "max_pixels")
     if image_width is not None and image_height is not None:
         check_geometry(o, image_width, image_height)
+
+
+def _check_auto(o: CompressOptions) -> None:
+    if o.target_size_bytes is not None:
+        _fail("K “auto” finds the smallest file that meets a quality target; it does not combine with "
+              "a target size.", "target_size_bytes")
+    if o.dither != 0:
+        _fail("K “auto” chooses the dithering itself; leave the dithering at 0.", "dither")
+    if o.output_format not in AUTO_FORMATS:
+        _fail(f"K “auto” chooses between PNG and lossless WebP, not {o.output_format!r}.", "output_format")
+
+
+def auto_target(o: CompressOptions) -> tuple[str, float]:
+    """("ssim" or "psnr", value): the quality target of an n_colors="auto" search."""
+    if o.target_psnr is not None:
+        return "psnr", o.target_psnr
+    return "ssim", o.target_ssim if o.target_ssim is not None else AUTO_TARGET_SSIM
 
 
 def check_geometry(o: CompressOptions, width: int, height: int):

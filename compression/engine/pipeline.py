@@ -19,7 +19,7 @@ import math
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import BinaryIO
 
 import numpy as np
@@ -30,8 +30,10 @@ from .decode import FULLY_OPAQUE, decode, normalize_image, output_exif, read_sou
 from .dimensions import apply_plan
 from .encode import GIF_ALPHA_THRESHOLD, MIME_TYPES, encode, optimize_png, png_bit_depth
 from .kmeans import build_histogram, quantize, quantize_histogram
+from .presets import MAX_COLORS
 from .options import (
-    CompressOptions, CompressResult, CompressStats, PaletteEntry, SearchAttempt, check_geometry, validate_options,
+    AUTO, AUTO_DITHERS, AUTO_FORMATS, CompressOptions, CompressResult, CompressStats, PaletteEntry, SearchAttempt,
+    auto_target, check_geometry, validate_options,
 )
 from .remap import remap
 from .verdict import judge
@@ -71,6 +73,7 @@ class _Attempt:
     score: metrics.Score | None = None  # the full score (per background for alpha), when measured
     counts: np.ndarray | None = None  # pixels per palette entry, while `indices` are the quantizer's
     optimized: bool = False  # `data` went through oxipng
+    remapped: bool = False  # `indices` come from `remap` with the options' dithering
 
 
 class _Runner:
@@ -108,11 +111,14 @@ class _Runner:
         """Remap only when needed: to dither, or when the quantization came without indices."""
         o = self.options
         indices = attempt.indices
+        if attempt.remapped:
+            return attempt
         if o.dither > 0 or indices is None or indices.shape != attempt.pixels.shape[:2]:
             attempt.indices = self._timed(
                 "remap", remap, attempt.pixels, attempt.palette, dither=o.dither, color_space=o.color_space
             )
             attempt.counts = None  # the quantizer's counts describe its own indices
+            attempt.remapped = True
         return attempt
 
     def attempt(self, pixels: np.ndarray, n_colors: int, *, histogram=None, scale: float = 100.0) -> _Attempt:
@@ -286,6 +292,83 @@ def _search_quality(
     return kept["best"], k is not None
 
 
+def _search_auto(
+    options: CompressOptions, timings: dict, exif, pixels: np.ndarray, log: list, tick: Callable[[], None]
+) -> tuple[_Attempt, bool, CompressOptions, int | None]:
+    """n_colors="auto": the smallest file that meets the quality target (`options.auto_target`).
+
+    For each dithering strength in AUTO_DITHERS, the smallest K in [2, 256] that reaches the
+    target (`target_size.smallest_k_reaching`: K - 1 was tried and fell short); each such K is then
+    encoded in every format of AUTO_FORMATS and the smallest file wins. K-Means runs once per K
+    (one histogram; a palette does not depend on the dithering), the remap and the metrics once
+    per (K, strength). When no strength reaches the target at K = 256, the attempt closest to it
+    is returned and the target is not met.
+
+    Returns (chosen attempt with its data, target met, the options it was made with (K, dither,
+    format filled in), the chosen palette image's lossless WebP bytes).
+    """
+    metric, target = auto_target(options)
+    use_ssim = metric == "ssim"
+    histogram = None
+    quantized: dict[int, _Attempt] = {}
+    best_short: tuple[float, _Attempt, CompressOptions] | None = None  # closest to the target
+    candidates: list[tuple[_Attempt, CompressOptions]] = []  # per strength: the smallest K reaching it
+
+    for strength in AUTO_DITHERS:
+        runner = _Runner(replace(options, n_colors=MAX_COLORS, dither=strength, output_format="png"), timings, exif)
+        if histogram is None:
+            histogram = runner._timed("quantize", build_histogram, pixels, color_space=options.color_space)
+        kept: dict[str, _Attempt] = {}
+
+        def quality_of(k: int):
+            if k not in quantized:
+                quantized[k] = runner.quantize(pixels, k, histogram=histogram)
+            base = quantized[k]
+            attempt = runner.remap(_Attempt(k, base.scale_percent, pixels, base.quantization, base.indices,
+                                            base.palette, counts=base.counts))
+            runner.measure(attempt, want_ssim=use_ssim)
+            log.append(replace(_search_attempt_record(attempt), dither=strength))
+            tick()
+            value = attempt.ssim if use_ssim else attempt.psnr
+            if value >= target and ("best" not in kept or k < kept["best"].n_colors):
+                kept["best"] = attempt
+            nonlocal best_short
+            if value < target and (best_short is None or value > best_short[0]):
+                best_short = (value, attempt, runner.options)
+            return value, None
+
+        k, _ = target_size.smallest_k_reaching(MAX_COLORS, quality_of, target)
+        if k is not None:
+            candidates.append((kept["best"], runner.options))
+    del histogram, quantized
+
+    if not candidates:
+        _, attempt, chosen_options = best_short
+        runner = _Runner(chosen_options, timings, exif)
+        return runner.encode(attempt), False, chosen_options, None
+
+    best = None  # (bytes, attempt, options, data, lossless WebP bytes)
+    for attempt, made_with in candidates:
+        encoded = {}
+        for output_format in AUTO_FORMATS:
+            fmt_options = replace(
+                made_with, output_format=output_format,
+                png_optimize_level=made_with.png_optimize_level if output_format == "png" else None,
+            )
+            # PNG is priced with the default encoder; oxipng (when asked) runs once, on the answer.
+            encoded[output_format] = (_Runner(fmt_options, timings, exif).encode(attempt, optimize=False).data,
+                                      fmt_options)
+        for data, fmt_options in encoded.values():
+            if best is None or len(data) < best[0]:
+                best = (len(data), attempt, fmt_options, data, len(encoded["webp"][0]))
+    _, attempt, chosen_options, data, webp_bytes = best
+    attempt.data = data
+    runner = _Runner(chosen_options, timings, exif)
+    if runner.optimizes:
+        runner.optimize(attempt)
+    return attempt, True, chosen_options, webp_bytes
+
+
 # --------------------------------------------------------------------------- compress
 
 
@@ -378,7 +461,12 @@ def compress(
 
     search_log: list[SearchAttempt] = []
     target_met: bool | None = None
-    if o.target_size_bytes is not None:
+    lossless_webp_bytes: int | None = None
+    requested = o.n_colors
+    if o.n_colors == AUTO:
+        chosen, target_met, o, lossless_webp_bytes = _search_auto(o, timings, exif, pixels, search_log, search_tick)
+        runner = _Runner(o, timings, exif)
+    elif o.target_size_bytes is not None:
         chosen, target_met = _search_size(runner, pixels, o, search_log, search_tick)
     elif o.target_psnr is not None or o.target_ssim is not None:
         chosen, target_met = _search_quality(runner, pixels, o, search_log, search_tick)
@@ -421,12 +509,12 @@ def compress(
         )
     return _result(o, chosen, search_log, target_met, timings, operations, warnings, input_bytes,
                    input_format, input_mode, input_frames, original_width, original_height, plan.source_box,
-                   silhouette, advice)
+                   silhouette, advice, requested, lossless_webp_bytes)
 
 
 def _result(o, chosen, search_log, target_met, timings, operations, warnings, input_bytes,
             input_format, input_mode, input_frames, original_width, original_height, source_box,
-            silhouette, advice) -> CompressResult:
+            silhouette, advice, requested, lossless_webp_bytes) -> CompressResult:
     q = chosen.quantization
     palette = chosen.palette
     height, width = chosen.indices.shape
@@ -448,7 +536,7 @@ def _result(o, chosen, search_log, target_met, timings, operations, warnings, in
         inertia=float(q.inertia),
         n_iter=int(q.n_iter),
         converged=bool(q.converged),
-        n_colors_requested=o.n_colors,
+        n_colors_requested=requested,
         n_colors_used=len(palette),
         unique_colors_before=int(q.n_unique_colors),
         unique_colors_after=int(np.count_nonzero(counts)),
@@ -482,6 +570,7 @@ def _result(o, chosen, search_log, target_met, timings, operations, warnings, in
         ssim_over_black=by_background["black"][1] if by_background else None,
         ssim_over_white=by_background["white"][1] if by_background else None,
         init=o.init,
+        lossless_webp_bytes=output_bytes if o.output_format == "webp" else lossless_webp_bytes,
         silhouette=silhouette,
         verdict=advice,
     )

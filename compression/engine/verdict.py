@@ -32,7 +32,7 @@ from . import metrics
 from .decode import decode, normalize_image, to_array
 from .encode import WEBP_METHOD, encode
 from .kmeans import quantize
-from .options import CompressOptions, check_geometry, validate_options
+from .options import AUTO, CompressOptions, check_geometry, validate_options
 from .dimensions import apply_plan
 from .remap import remap
 
@@ -87,7 +87,8 @@ def format_verdict(source: bytes | BinaryIO, options: CompressOptions | None = N
         The encoded image, as `compress` takes it.
     options : CompressOptions or None
         The job's options (K, dithering, colour space, seed, init and geometry are used; searches
-        are not run: the verdict judges K = `n_colors`). None: the defaults.
+        are not run: the verdict judges K = `n_colors`, and the default K for n_colors="auto",
+        whose K is not known before the job). None: the defaults.
 
     Returns
     -------
@@ -104,7 +105,7 @@ def format_verdict(source: bytes | BinaryIO, options: CompressOptions | None = N
     del decoded
     plan = check_geometry(o, *image.size)
     pixels = to_array(apply_plan(image, plan, o.background))
-    n_colors = o.n_colors if isinstance(o.n_colors, int) else 16
+    n_colors = CompressOptions.n_colors if o.n_colors == AUTO else o.n_colors
     return judge(pixels, n_colors=n_colors, dither=o.dither, color_space=o.color_space, seed=o.seed, init=o.init)
 
 
