@@ -214,9 +214,9 @@ def _search_size(
     """Largest K (then, at K=2, largest scale) that fits the byte budget; see target_size.
 
     Every attempt is priced with the default encoder. With oxipng on (png_optimize_level), oxipng
-    runs only where it decides: on the best fit, then on the larger K whose default-encoded size
-    oxipng's measured gain could bring under the budget (`target_size.optimizer_range`), a
-    binary search of a few steps instead of oxipng on every attempt.
+    runs only where it decides: on the best fit, which measures its gain; then on the largest K
+    whose default size times that gain fits (found with default-encoded attempts, within
+    `target_size.optimizer_range`), usually two oxipng runs instead of one per attempt.
     Only the attempts that can still be chosen are kept (best fit so far, smallest so far), so a
     search on a large image holds at most three index arrays.
     """
@@ -250,8 +250,16 @@ def _search_size(
             fit = kept["fit"][1]
             plain = len(fit.data)
             log.append(_search_attempt_record(runner.optimize(fit)))
-            high = target_size.optimizer_range(k, options.n_colors, plain_sizes, len(fit.data) / plain, budget)
-            target_size.largest_k_between(k, high, optimized_size_of, budget)
+            gain = len(fit.data) / plain
+            # Where oxipng decides: the largest K whose default size, times the gain just measured,
+            # fits (default-encoded attempts only), then oxipng on that K alone; only when it
+            # misses, a binary search with oxipng below it.
+            high = target_size.optimizer_range(k, options.n_colors, plain_sizes, gain, budget)
+            predicted, _ = target_size.largest_k_between(
+                k, high, lambda kk: (round(size_of(kk)[0] * gain), None), budget
+            )
+            if predicted > k and optimized_size_of(predicted)[0] > budget:
+                target_size.largest_k_between(k, predicted, optimized_size_of, budget)
         del histogram
         return kept["fit"][1], True
     del histogram
