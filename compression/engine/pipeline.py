@@ -214,9 +214,9 @@ def _search_size(
     """Largest K (then, at K=2, largest scale) that fits the byte budget; see target_size.
 
     Every attempt is priced with the default encoder. With oxipng on (png_optimize_level), oxipng
-    runs only where it decides: on the best fit, which measures its gain; then on the largest K
-    whose default size times that gain fits (found with default-encoded attempts, within
-    `target_size.optimizer_range`), usually two oxipng runs instead of one per attempt.
+    runs only where it decides: its gain is measured on a band of the best fit's rows; then it
+    runs on the largest K whose default size times that gain fits (found with default-encoded
+    attempts, within `target_size.optimizer_range`): usually one full oxipng run, not one per attempt.
     Only the attempts that can still be chosen are kept (best fit so far, smallest so far), so a
     search on a large image holds at most three index arrays.
     """
@@ -247,17 +247,16 @@ def _search_size(
     k, _ = target_size.largest_k_within(options.n_colors, size_of, budget)
     if k is not None:
         if runner.optimizes:
-            fit = kept["fit"][1]
-            plain = len(fit.data)
-            log.append(_search_attempt_record(runner.optimize(fit)))
-            gain = len(fit.data) / plain
-            # Where oxipng decides: the largest K whose default size, times the gain just measured,
-            # fits (default-encoded attempts only), then oxipng on that K alone; only when it
-            # misses, a binary search with oxipng below it.
+            gain = runner._timed("encode", _optimizer_gain, kept["fit"][1], options)
+            # Where oxipng decides: the largest K whose default size times oxipng's gain fits
+            # (default-encoded attempts only), then oxipng on that K alone; only when it misses,
+            # a binary search with oxipng below it. The final answer is optimised in `compress`.
             high = target_size.optimizer_range(k, options.n_colors, plain_sizes, gain, budget)
-            predicted, _ = target_size.largest_k_between(
-                k, high, lambda kk: (round(size_of(kk)[0] * gain), None), budget
-            )
+            def estimated_size_of(kk: int):
+                plain = plain_sizes[kk] if kk in plain_sizes else size_of(kk)[0]
+                return round(plain * gain), None
+
+            predicted, _ = target_size.largest_k_between(k, high, estimated_size_of, budget)
             if predicted > k and optimized_size_of(predicted)[0] > budget:
                 target_size.largest_k_between(k, predicted, optimized_size_of, budget)
         del histogram
@@ -274,6 +273,19 @@ def _search_size(
     if runner.optimizes:
         log.append(_search_attempt_record(runner.optimize(chosen)))
     return chosen, len(chosen.data) <= budget
+
+
+def _optimizer_gain(attempt: _Attempt, options: CompressOptions) -> float:
+    """oxipng's size ratio (optimised / default encoder) on a band of the attempt's rows.
+
+    A band of about `target_size.GAIN_SAMPLE_PIXELS` from the middle of the image: deflate's gain
+    depends on the statistics of the indices, which a band shares, at a fraction of a full run.
+    """
+    height, width = attempt.indices.shape
+    rows = min(height, max(1, target_size.GAIN_SAMPLE_PIXELS // width))
+    top = (height - rows) // 2
+    plain = encode(attempt.indices[top : top + rows], attempt.palette)
+    return len(optimize_png(plain, options.png_optimize_level)) / len(plain)
 
 
 def _search_quality(

@@ -10,12 +10,12 @@ remap and encoder as the final output) and records every attempt.
   SCALE_SEARCH_STEPS halvings, down to MIN_SCALE_PERCENT) whose output fits at that K. When even the
   smallest scale does not fit, the smallest output found is returned and the target is not met.
 * With oxipng on, attempts are priced with the default encoder, and oxipng runs only where it
-  decides: on the largest K that fits that way (which measures oxipng's gain on this image), then
-  on the largest K whose default size times that gain fits (found with default-encoded attempts,
+  decides: its gain is measured on a band of rows of the largest K that fits that way, then it
+  runs on the largest K whose default size times that gain fits (found with default-encoded attempts,
   `largest_k_between`, among the K that `optimizer_range` leaves). Only when that K misses after
   oxipng does a binary search with oxipng run below it. oxipng never makes a file larger, so a K
   that fits unoptimised still fits. The gain varies by a few per cent with K, so the answer can be
-  a K or two below the true edge: the price of two oxipng runs instead of one per attempt.
+  a K or two below the true edge: the price of one full oxipng run instead of one per attempt.
 * Target quality: the SMALLEST K whose PSNR (or SSIM) reaches the target; when n_colors does not
   reach it, n_colors is used and the target is not met.
 """
@@ -32,6 +32,7 @@ SCALE_SEARCH_STEPS = 7  # halvings of the scale interval: about 1% precision ove
 # How much more than at the best fit oxipng may shrink a larger K's file (its gain varies by a
 # few per cent with K): larger K beyond that are not tried with oxipng.
 OPTIMIZER_GAIN_SLACK = 0.05
+GAIN_SAMPLE_PIXELS = 300_000  # oxipng's gain is measured on a band of about this many pixels
 
 T = TypeVar("T")
 

@@ -43,11 +43,12 @@ def test_size_search_runs_oxipng_only_where_it_decides(photo):
     assert stats.target_met is True and len(result.data) <= budget
     optimized = [a for a in stats.attempts if a.png_optimized]
     plain = [a for a in stats.attempts if not a.png_optimized]
-    assert 1 <= len(optimized) <= 3 < len(plain)  # oxipng where it decides, not on every attempt
-    chosen = max(a.n_colors for a in optimized if a.output_bytes <= budget)
-    assert len(result.data) == max(a.output_bytes for a in optimized if a.n_colors == chosen)
-    # The answer is near the edge (oxipng's gain, measured once, varies a little with K): three
-    # colours more do not fit even after oxipng.
+    assert len(optimized) <= 2 < len(plain)  # oxipng where it decides, not on every attempt
+    # The answer went through oxipng: the default encoder alone makes the same K larger.
+    chosen = stats.n_colors_used
+    assert len(result.data) < len(compress(photo, CompressOptions(n_colors=chosen)).data)
+    # It is near the edge (oxipng's gain, measured once, varies a little with K): three colours
+    # more do not fit even after oxipng.
     assert chosen >= 20
     three_more = compress(photo, CompressOptions(n_colors=chosen + 3, png_optimize_level=level))
     assert len(three_more.data) > budget
