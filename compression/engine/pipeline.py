@@ -319,7 +319,8 @@ def _search_auto(
 
     For each dithering strength in AUTO_DITHERS, the smallest K in [2, 256] that reaches the
     target (`target_size.smallest_k_reaching`: K - 1 was tried and fell short); each such K is then
-    encoded in every format of AUTO_FORMATS and the smallest file wins. K-Means runs once per K
+    encoded in every format of AUTO_FORMATS (PNG after oxipng when png_optimize_level is set) and
+    the smallest file wins. K-Means runs once per K
     (one histogram; a palette does not depend on the dithering), the remap and the metrics once
     per (K, strength). When no strength reaches the target at K = 256, the attempt closest to it
     is returned and the target is not met.
@@ -375,17 +376,15 @@ def _search_auto(
                 made_with, output_format=output_format,
                 png_optimize_level=made_with.png_optimize_level if output_format == "png" else None,
             )
-            # PNG is priced with the default encoder; oxipng (when asked) runs once, on the answer.
-            encoded[output_format] = (_Runner(fmt_options, timings, exif).encode(attempt, optimize=False).data,
-                                      fmt_options)
-        for data, fmt_options in encoded.values():
+            # With png_optimize_level, PNG competes after oxipng (once per strength's answer).
+            runner = _Runner(fmt_options, timings, exif)
+            runner.encode(attempt)
+            encoded[output_format] = (attempt.data, attempt.optimized, fmt_options)
+        for data, optimized, fmt_options in encoded.values():
             if best is None or len(data) < best[0]:
-                best = (len(data), attempt, fmt_options, data, len(encoded["webp"][0]))
-    _, attempt, chosen_options, data, webp_bytes = best
-    attempt.data = data
-    runner = _Runner(chosen_options, timings, exif)
-    if runner.optimizes:
-        runner.optimize(attempt)
+                best = (len(data), attempt, fmt_options, data, optimized, len(encoded["webp"][0]))
+    _, attempt, chosen_options, data, optimized, webp_bytes = best
+    attempt.data, attempt.optimized = data, optimized
     return attempt, True, chosen_options, webp_bytes
 
 
