@@ -143,7 +143,7 @@ class CompressStats:
     # formats; WebP output is it); None otherwise.
     lossless_webp_bytes: int | None = None
     # Mean silhouette coefficient of the pixels' clusters (-1 to 1, higher = better separated),
-    # estimated on metrics.SILHOUETTE_SAMPLE pixels drawn with the seed; None when undefined.
+    # estimated on metrics.SILHOUETTE_SAMPLE (500) pixels drawn with the seed; None when undefined.
     silhouette: float | None = None
     # Palette PNG or lossy WebP? (verdict.Verdict, measured on a preview); None when not asked
     # (with_verdict=False) or the image is smaller than SSIM's window.
