@@ -10,8 +10,9 @@ palette PNG is the right format (flat colours, sharp edges, text: illustrations,
 SSIM is the engine's (`metrics`): for alpha images the worse over black and over white, and WebP
 keeps the alpha channel (lossless alpha, lossy colour).
 
-Cost, 0.02-0.35 s at up to 0.25 MP (bench_quality): inside `compress` the job's own palette is mapped onto the
-preview (no second K-Means). The binary search over quality runs with libwebp's fast method
+Cost, 0.02-0.35 s at up to 0.25 MP (bench_quality): inside `compress` the job's own palette is
+mapped onto the preview (no second K-Means). Graphics usually end after one fast encode at
+quality 100 that already falls short. The binary search over quality runs with libwebp's fast method
 (`SEARCH_WEBP_METHOD`, 6-14 ms an encode at 0.4 MP against 25-55 ms for the default method 4),
 which assumes SSIM grows with quality (it does closely, not exactly); the quality found is then
 encoded with the default method, the one a user's WebP would use, and raised until it reaches the
