@@ -93,10 +93,15 @@ def best_time(func, repeats: int) -> tuple[float, object]:
     return best, result
 
 
+def written_depth(palette: np.ndarray) -> int:
+    """The bit depth the default encoder writes for this palette (opaque palettes given as k x 3)."""
+    return png_bit_depth(len(palette), translucent=palette.shape[1] == 4)
+
+
 def png_from_idat(indices: np.ndarray, palette: np.ndarray, idat: bytes) -> int:
     """Bytes of a PNG whose IDAT is `idat`: the default writer's bytes minus its IDAT plus this one."""
     default = encode(indices, palette)
-    rows = _png_rows(indices, png_bit_depth(len(palette))).tobytes()
+    rows = _png_rows(indices, written_depth(palette)).tobytes()
     return len(default) - len(deflate.zlib_compress(rows, PNG_DEFLATE_LEVEL)) + len(idat)
 
 
@@ -113,7 +118,7 @@ def encoder_table(images: dict[str, np.ndarray], ks: list[int], repeats: int) ->
             indices, palette = q.indices, q.palette
             if palette.shape[1] == 4 and (palette[:, 3] == 255).all():
                 palette = palette[:, :3]
-            raw = _png_rows(indices, png_bit_depth(len(palette))).tobytes()
+            raw = _png_rows(indices, written_depth(palette)).tobytes()
             t_default, default = best_time(lambda: encode(indices, palette), repeats)
             o6 = len(oxipng.optimize_from_memory(default, level=6))
             row = {"image": name, "k": k, "o6_bytes": o6, "default_bytes": len(default),

@@ -590,7 +590,7 @@ def _result(o, chosen, search_log, target_met, timings, operations, warnings, in
         has_alpha=has_alpha,
         color_space=o.color_space,
         dither=float(o.dither),
-        png_bit_depth=png_bit_depth(len(palette))
+        png_bit_depth=png_bit_depth(len(palette), translucent=has_alpha and bool((palette[:, 3] != 255).any()))
         if o.output_format == "png" and o.png_optimize_level is None
         else None,
         scale_percent_applied=None
