@@ -11,12 +11,17 @@ Functions
     decode_capped(source, limits) -> CappedDecode       pre-check, then decode in a capped child
     probe_capped(source, limits) -> ImageInfo           pre-check, then probe in a capped child
     thumbnail(data, ...) -> bytes                       a small WebP of an encoded image
+    format_verdict(source, options) -> Verdict | None   palette PNG or lossy WebP? (on a preview)
     validate_options(options, ...) -> None              every bound and the geometry, InvalidOptions
     plan_geometry(width, height, ...) -> GeometryPlan   crop/scale/resize from the sizes alone
     parse_hex_colour(text) -> (r, g, b)                 "#rrggbb" as the options take it
 Classes
     Quantization, CompressOptions, CompressResult, CompressStats, CropBox, PaletteEntry,
+<<<<<<< HEAD
     SearchAttempt, GeometryPlan, ImageInfo, Bound, DecodeLimits, CappedDecode
+=======
+    SearchAttempt, GeometryPlan, ImageInfo, Bound, Verdict
+>>>>>>> encoding
 Errors (all subclasses of EngineError)
     EngineError, InvalidImage, UnsupportedFormat, ImageTooLarge, ImageTooCostly, InvalidOptions
 Constants
@@ -45,7 +50,11 @@ from .options import (
 from .pipeline import compress
 from .prechecks import DecodeLimits, precheck
 from .presets import COMPRESSION_PRESETS, DIMENSION_PRESETS, RESIZE_MODES
+<<<<<<< HEAD
 from .sandbox import CappedDecode, decode_capped, probe_capped
+=======
+from .verdict import Verdict, format_verdict
+>>>>>>> encoding
 
 __all__ = [
     "BOUNDS",
@@ -72,9 +81,11 @@ __all__ = [
     "Quantization",
     "SearchAttempt",
     "UnsupportedFormat",
+    "Verdict",
     "compress",
     "decode_capped",
     "elbow",
+    "format_verdict",
     "parse_hex_colour",
     "plan_geometry",
     "precheck",

@@ -74,7 +74,7 @@ import numpy as np
 from . import native, threads
 from .colorspace import _oklab_to_srgb, _srgb_to_oklab
 from .errors import InvalidOptions
-from .presets import COLOR_SPACES, MAX_COLORS, MIN_COLORS
+from .presets import COLOR_SPACES, INITS, MAX_COLORS, MIN_COLORS
 from .threads import run_parts, split
 
 # Coarse-to-fine levels: k-means++ runs on the first, Lloyd on each, then on every colour.
@@ -234,6 +234,7 @@ def quantize_histogram(
     max_iter: int = 100,
     tol: float = 1e-4,
     seed: int | None = 0,
+    init: str = "k-means++",
 ) -> Quantization:
     """Quantize the image behind `histogram` to at most `n_colors` colours.
 
@@ -243,7 +244,8 @@ def quantize_histogram(
     if not isinstance(histogram, ColorHistogram):
         raise InvalidOptions(f"histogram must be a ColorHistogram, got {type(histogram).__name__}")
     _check_k_options(n_colors, max_iter, tol, seed)
-    return _quantize_histogram(histogram, int(n_colors), int(max_iter), float(tol), seed)
+    _check_init(init)
+    return _quantize_histogram(histogram, int(n_colors), int(max_iter), float(tol), seed, init=init)
 
 
 def quantize(
@@ -254,6 +256,7 @@ def quantize(
     tol: float = 1e-4,
     seed: int | None = 0,
     color_space: str = "rgb",
+    init: str = "k-means++",
 ) -> Quantization:
     """Reduce an image to at most `n_colors` colours with exact, weighted K-Means.
 
@@ -273,6 +276,10 @@ def quantize(
         Seed of the k-means++ generator; the same seed gives the same result.
     color_space : {"rgb", "oklab"}, default "rgb"
         Euclidean distance in sRGB, or in OKLab (perceptual).
+    init : {"k-means++", "random"}, default "k-means++"
+        Starting centres: k-means++ seeding, or random pixels (distinct colours drawn without
+        replacement with probability proportional to their pixel counts, as the classic scripts
+        start from random pixels). Either way `COARSE_INITS` starts are tried on the coarsest level.
 
     Returns
     -------
@@ -287,8 +294,9 @@ def quantize(
     _check_pixels(pixels)
     _check_color_space(color_space)
     _check_k_options(n_colors, max_iter, tol, seed)
+    _check_init(init)
     histogram = _build_histogram(pixels, color_space)
-    return _quantize_histogram(histogram, int(n_colors), int(max_iter), float(tol), seed)
+    return _quantize_histogram(histogram, int(n_colors), int(max_iter), float(tol), seed, init=init)
 
 
 def elbow(
@@ -355,6 +363,11 @@ def _check_pixels(pixels) -> None:
 def _check_color_space(color_space) -> None:
     if color_space not in COLOR_SPACES:
         raise InvalidOptions(f"color_space={color_space!r} must be one of {', '.join(COLOR_SPACES)}")
+
+
+def _check_init(init) -> None:
+    if init not in INITS:
+        raise InvalidOptions(f"init={init!r} must be one of {', '.join(INITS)}")
 
 
 def _is_int(value) -> bool:
@@ -489,6 +502,7 @@ def _quantize_histogram(
     seed: int | None,
     *,
     with_indices: bool = True,
+    init: str = "k-means++",
 ) -> Quantization:
     """`quantize_histogram` without validation."""
     colors, counts = histogram.colors, histogram.counts
@@ -507,7 +521,7 @@ def _quantize_histogram(
         points = histogram.features[first:]
         weights = counts[first:].astype(np.float64)
         rng = np.random.default_rng(seed)
-        centers, mean, state, n_iter, converged, history = _kmeans(points, weights, slots, max_iter, tol, rng)
+        centers, mean, state, n_iter, converged, history = _kmeans(points, weights, slots, max_iter, tol, rng, init)
         palette = _centers_to_palette(centers + mean, histogram.color_space, n_channels)
         # Re-assign to the rounded palette: the indices must be the nearest entry of what we ship.
         rounded = _features(palette, histogram.color_space).astype(np.float32) - mean
@@ -567,7 +581,7 @@ def _quantize_histogram(
 # ---------------------------------------------------------------------------------------------
 
 
-def _kmeans(points, weights, k, max_iter, tol, rng):
+def _kmeans(points, weights, k, max_iter, tol, rng, init="k-means++"):
     """Weighted K-Means on distinct colours. Assumes validated input with len(points) > k.
 
     Returns (centers (k, d) float64 relative to `mean`, mean, state, n_iter, converged, history);
@@ -588,12 +602,21 @@ def _kmeans(points, weights, k, max_iter, tol, rng):
     # the thread count.
     n_starts = COARSE_INITS if len(levels[0][0]) < len(x) else 1
     n_trials = _local_trials(k)
-    uniforms = rng.random((n_starts, 1 + (k - 1) * n_trials))
+    if init == "random":
+        # Random pixels: distinct colours drawn by pixel count, without replacement (never twice).
+        drawn = [rng.choice(len(x), size=k, replace=False, p=weights / total) for _ in range(n_starts)]
+    else:
+        uniforms = rng.random((n_starts, 1 + (k - 1) * n_trials))
+
+    def starting_centers(start):
+        if init == "random":
+            return x[drawn[start]].astype(np.float64)
+        return native.kmeans_plusplus(*levels[0], k, n_trials, uniforms[start])
 
     def run_starts(starts):
         found = []
         for start in starts:
-            seeds = native.kmeans_plusplus(*levels[0], k, n_trials, uniforms[start])
+            seeds = starting_centers(start)
             centers, _, _, _, inertia = native.LloydState(*levels[0], k).lloyd(seeds, max_iter, tol_abs)
             found.append((inertia, start, centers))
         return found

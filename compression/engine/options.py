@@ -5,20 +5,26 @@ for it. `validate_options` enforces them; the platform's forms and serializers r
 min/max and messages from the same table, so every face gives the same answer.
 """
 
+from __future__ import annotations
+
 import math
 import re
 from dataclasses import asdict, dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from .dimensions import CropBox, plan_geometry
 from .errors import InvalidOptions
-from .presets import COLOR_SPACES, MAX_COLORS, MIN_COLORS, OUTPUT_FORMATS, RESIZE_MODE_KEYS
+from .presets import COLOR_SPACES, INITS, MAX_COLORS, MIN_COLORS, OUTPUT_FORMATS, RESIZE_MODE_KEYS
+
+if TYPE_CHECKING:
+    from .verdict import Verdict
 
 ENGINE_VERSION = "1.0.0"
 
 ColorSpace = Literal["rgb", "oklab"]
+Init = Literal["k-means++", "random"]
 ResizeModeKey = Literal["fit", "fill", "stretch", "crop"]
 OutputFormat = Literal["png", "webp", "gif"]
 
@@ -31,13 +37,19 @@ class CompressOptions:
     width/height (either alone keeps the aspect ratio when resize_mode is None).
     Target size and target quality are mutually exclusive; with either, n_colors is the upper
     bound of the search.
+
+    n_colors="auto" finds the smallest file that meets a quality target (target_ssim or
+    target_psnr; SSIM `AUTO_TARGET_SSIM` when neither is given): K from 2 to 256, dithering from
+    `AUTO_DITHERS` and PNG or lossless WebP are chosen (see pipeline._search_auto), so `dither`
+    must stay 0 and `output_format` PNG or WebP; a target size does not combine with it.
     """
 
-    n_colors: int = 16
+    n_colors: int | Literal["auto"] = 16
     color_space: ColorSpace = "rgb"
     max_iter: int = 100
     tol: float = 1e-4
     seed: int = 0
+    init: Init = "k-means++"  # starting centres: k-means++ seeding or random pixels (kmeans.quantize)
     dither: float = 0.0  # Floyd-Steinberg strength, 0 (off) to 1 (full)
     # Geometry
     crop_box: CropBox | None = None
@@ -53,8 +65,10 @@ class CompressOptions:
     target_ssim: float | None = None
     # Output
     output_format: OutputFormat = "png"
-    png_optimize_level: int | None = None  # oxipng level 0-6; None = Pillow's encoder only
+    png_optimize_level: int | None = None  # oxipng level 0-6 after the default encoder; None = no oxipng
     strip_metadata: bool = True
+    # Advice: the verdict (palette PNG or lossy WebP?) on a preview-sized copy, in the stats.
+    with_verdict: bool = True
     # Limits
     max_pixels: int = 50_000_000
 
@@ -72,6 +86,8 @@ class SearchAttempt:
     output_bytes: int
     psnr: float | None = None
     ssim: float | None = None
+    png_optimized: bool = False  # this size is after oxipng (else the default encoder's)
+    dither: float | None = None  # the strength tried, in an n_colors="auto" search
 
 
 @dataclass(frozen=True)
@@ -82,12 +98,15 @@ class CompressStats:
     bytes_saved: int  # may be negative: the output is larger
     bits_per_pixel: float  # of the output file
     theoretical_ratio: float  # 24 bpp against log2(K) bpp plus the palette; see metrics.theoretical_ratio
+    # Quality of the output against the (resized) input. Alpha images are composited over black and
+    # over white and the worse is reported here (and used by every quality target); the
+    # *_over_black / *_over_white fields below hold each. See metrics.Score.
     psnr: float  # dB, inf when identical
     ssim: float
     inertia: float
     n_iter: int
     converged: bool
-    n_colors_requested: int
+    n_colors_requested: int | str  # "auto" when the search chose K
     n_colors_used: int
     unique_colors_before: int
     unique_colors_after: int
@@ -114,11 +133,27 @@ class CompressStats:
     scale_percent_applied: float | None = None  # set when the target-size search had to scale down
     # (x, y, width, height) of the input region the output shows, in input pixels; see dimensions.
     source_box: tuple[float, float, float, float] | None = None
+    # Alpha images only (None for opaque output): the scores over each background.
+    psnr_over_black: float | None = None
+    psnr_over_white: float | None = None
+    ssim_over_black: float | None = None
+    ssim_over_white: float | None = None
+    init: str = "k-means++"  # how K-Means started
+    # The same palette image as lossless WebP, when it was encoded (n_colors="auto" compares both
+    # formats; WebP output is it); None otherwise.
+    lossless_webp_bytes: int | None = None
+    # Mean silhouette coefficient of the pixels' clusters (-1 to 1, higher = better separated),
+    # estimated on metrics.SILHOUETTE_SAMPLE (500) pixels drawn with the seed; None when undefined.
+    silhouette: float | None = None
+    # Palette PNG or lossy WebP? (verdict.Verdict, measured on a preview); None when not asked
+    # (with_verdict=False) or the image is smaller than SSIM's window.
+    verdict: Verdict | None = None
 
     def to_dict(self) -> dict:
         """Plain JSON-serialisable data (an infinite PSNR or undefined SSIM becomes None)."""
         data = asdict(self)
-        _finite_or_none(data, ("psnr", "ssim"))
+        _finite_or_none(data, ("psnr", "ssim", "psnr_over_black", "psnr_over_white", "ssim_over_black",
+                               "ssim_over_white"))
         for attempt in data["attempts"]:
             _finite_or_none(attempt, ("psnr", "ssim"))
         return data
@@ -206,6 +241,10 @@ BOUNDS: dict[str, Bound] = {
     )
 }
 TARGET_FIELDS = ("target_size_bytes", "target_psnr", "target_ssim")
+AUTO = "auto"  # n_colors="auto": the smallest file meeting a quality target
+AUTO_TARGET_SSIM = 0.95  # the target of "auto" when none is given: looks the same at a glance
+AUTO_DITHERS = (0.0, 0.5, 1.0)  # dithering strengths "auto" tries
+AUTO_FORMATS = ("png", "webp")  # the formats "auto" chooses between (both lossless palette files)
 _HEX_COLOUR = re.compile(r"#?([0-9a-fA-F]{6})")
 
 
@@ -238,11 +277,19 @@ def validate_options(
         may exceed `options.max_pixels`.
     """
     o = options
-    for name in ("n_colors", "max_iter", "seed", "dither"):
+    if o.n_colors == AUTO:
+        _check_auto(o)
+    elif isinstance(o.n_colors, str):
+        _fail(f'{BOUNDS["n_colors"].message[:-1]}, or "auto" (got {o.n_colors!r}).', "n_colors")
+    else:
+        BOUNDS["n_colors"].check(o.n_colors)
+    for name in ("max_iter", "seed", "dither"):
         BOUNDS[name].check(getattr(o, name))
     for name in ("width", "height", "scale_percent", "png_optimize_level"):
         if getattr(o, name) is not None:
             BOUNDS[name].check(getattr(o, name))
+    if o.init not in INITS:
+        _fail(f"The initialisation must be one of {', '.join(INITS)} (got {o.init!r}).", "init")
     if o.color_space not in COLOR_SPACES:
         _fail(f"The colour space must be one of {', '.join(COLOR_SPACES)} (got {o.color_space!r}).", "color_space")
     if isinstance(o.tol, bool) or not isinstance(o.tol, (int, float)) or math.isnan(o.tol) or not 0 <= o.tol < 1:
@@ -279,10 +326,29 @@ def validate_options(
         _fail(f"The output format must be one of {', '.join(OUTPUT_FORMATS)} (got {o.output_format!r}).", "output_format")
     if o.png_optimize_level is not None and o.output_format != "png":
         _fail(f"png_optimize_level applies only to PNG output, not output_format={o.output_format!r}", "png_optimize_level")
+    if not isinstance(o.with_verdict, bool):
+        _fail(f"with_verdict={o.with_verdict!r} must be True or False", "with_verdict")
     if isinstance(o.max_pixels, bool) or not isinstance(o.max_pixels, int) or o.max_pixels < 1:
         _fail(f"max_pixels={o.max_pixels!r} must be a positive integer", "max_pixels")
     if image_width is not None and image_height is not None:
         check_geometry(o, image_width, image_height)
+
+
+def _check_auto(o: CompressOptions) -> None:
+    if o.target_size_bytes is not None:
+        _fail("K “auto” finds the smallest file that meets a quality target; it does not combine with "
+              "a target size.", "target_size_bytes")
+    if o.dither != 0:
+        _fail("K “auto” chooses the dithering itself; leave the dithering at 0.", "dither")
+    if o.output_format not in AUTO_FORMATS:
+        _fail(f"K “auto” chooses between PNG and lossless WebP, not {o.output_format!r}.", "output_format")
+
+
+def auto_target(o: CompressOptions) -> tuple[str, float]:
+    """("ssim" or "psnr", value): the quality target of an n_colors="auto" search."""
+    if o.target_psnr is not None:
+        return "psnr", o.target_psnr
+    return "ssim", o.target_ssim if o.target_ssim is not None else AUTO_TARGET_SSIM
 
 
 def check_geometry(o: CompressOptions, width: int, height: int):

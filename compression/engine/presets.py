@@ -59,6 +59,7 @@ DIMENSION_PRESETS: tuple[DimensionPreset, ...] = (
 
 RESIZE_MODE_KEYS = tuple(mode.key for mode in RESIZE_MODES)
 COLOR_SPACES = ("rgb", "oklab")
+INITS = ("k-means++", "random")  # how K-Means picks its starting centres
 OUTPUT_FORMATS = ("png", "webp", "gif")
 MIN_COLORS = 2
 MAX_COLORS = 256

@@ -9,6 +9,13 @@ remap and encoder as the final output) and records every attempt.
   K = MIN_SEARCH_COLORS is still too big, the LARGEST scale (binary search over the percentage,
   SCALE_SEARCH_STEPS halvings, down to MIN_SCALE_PERCENT) whose output fits at that K. When even the
   smallest scale does not fit, the smallest output found is returned and the target is not met.
+* With oxipng on, attempts are priced with the default encoder, and oxipng runs only where it
+  decides: its gain is measured on a band of rows of the largest K that fits that way, then it
+  runs on the largest K whose default size times that gain fits (found with default-encoded attempts,
+  `largest_k_between`, among the K that `optimizer_range` leaves). Only when that K misses after
+  oxipng does a binary search with oxipng run below it. oxipng never makes a file larger, so a K
+  that fits unoptimised still fits. The gain varies by a few per cent with K, so the answer can be
+  a K or two below the true edge: the price of one full oxipng run instead of one per attempt.
 * Target quality: the SMALLEST K whose PSNR (or SSIM) reaches the target; when n_colors does not
   reach it, n_colors is used and the target is not met.
 """
@@ -22,6 +29,10 @@ MIN_SEARCH_COLORS = 2
 MIN_SCALE_PERCENT = 1.0
 FULL_SCALE_PERCENT = 100.0
 SCALE_SEARCH_STEPS = 7  # halvings of the scale interval: about 1% precision over 1-100%
+# How much more than at the best fit oxipng may shrink a larger K's file (its gain varies by a
+# few per cent with K): larger K beyond that are not tried with oxipng.
+OPTIMIZER_GAIN_SLACK = 0.05
+GAIN_SAMPLE_PIXELS = 300_000  # oxipng's gain is measured on a band of about this many pixels
 
 T = TypeVar("T")
 
@@ -126,3 +137,37 @@ def smallest_k_reaching(
         else:
             low = middle + 1
     return high, tried
+
+
+def optimizer_range(k_fit: int, k_max: int, plain_sizes: dict[int, int], gain: float, budget: int) -> int:
+    """The first K above `k_fit` that cannot fit even after oxipng (k_max + 1 when none is known).
+
+    `plain_sizes` maps the K tried to their size with the default encoder; `gain` is oxipng's
+    size ratio (optimised / plain) measured at `k_fit`. A K is ruled out when its plain size times
+    `gain - OPTIMIZER_GAIN_SLACK` still exceeds the budget.
+    """
+    ruled_out = [
+        k for k, size in plain_sizes.items() if k > k_fit and size * (gain - OPTIMIZER_GAIN_SLACK) > budget
+    ]
+    return min(ruled_out, default=k_max + 1)
+
+
+def largest_k_between(
+    low: int,
+    high: int,
+    size_of: Callable[[int], tuple[int, T]],
+    budget: int,
+) -> tuple[int, dict[int, tuple[int, T]]]:
+    """Largest K in [low, high) whose size fits, given that `low` fits and `high` does not.
+
+    `size_of(k) -> (n_bytes, attempt)` is called only strictly between the two (binary search).
+    """
+    tried: dict[int, tuple[int, T]] = {}
+    while high - low > 1:
+        middle = (low + high) // 2
+        tried[middle] = size_of(middle)
+        if tried[middle][0] <= budget:
+            low = middle
+        else:
+            high = middle
+    return low, tried

@@ -229,22 +229,17 @@ def test_png_packs_every_width_and_depth_exactly(k, width):
     assert np.array_equal(np.asarray(image.convert("RGB")), palette[indices])
 
 
-def test_png_blocks_and_filters(monkeypatch):
+def test_png_rows_use_filter_none():
     import zlib
-
-    from compression.engine import encode as encode_module
 
     rng = np.random.default_rng(11)
     palette = rng.integers(0, 256, (16, 3), dtype=np.uint8)
     indices = rng.integers(0, 16, (37, 21), dtype=np.uint8)
-    whole = encode(indices, palette)
-    monkeypatch.setattr(encode_module, "PNG_BLOCK_PIXELS", 50)  # two rows per compressed block
-    blocked = encode(indices, palette)
-    for data in (whole, blocked):
-        assert np.array_equal(np.asarray(Image.open(io.BytesIO(data))), indices)
-        idat = b"".join(body for kind, body in png_chunks(data) if kind == b"IDAT")
-        scanlines = np.frombuffer(zlib.decompress(idat), dtype=np.uint8).reshape(37, 1 + 11)
-        assert not scanlines[:, 0].any()  # filter type None on every row
+    data = encode(indices, palette)
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(data))), indices)
+    idat = b"".join(body for kind, body in png_chunks(data) if kind == b"IDAT")
+    scanlines = np.frombuffer(zlib.decompress(idat), dtype=np.uint8).reshape(37, 1 + 11)
+    assert not scanlines[:, 0].any()  # filter type None on every row
 
 
 def test_png_keeps_exif_only_when_given():

@@ -1,5 +1,6 @@
 """PSNR and SSIM: hand-computed cases, a direct formula, and scikit-image as the reference."""
 
+import io
 import math
 
 import numpy as np
@@ -45,16 +46,30 @@ def test_ssim_agrees_with_scikit_image_on_the_corpus(corpus_image, name):
     assert ours_psnr == pytest.approx(direct_psnr(a, b), abs=1e-9)
 
 
-def composited(image):
-    """RGB as seen: RGBA over mid-grey with round-half-up, written out independently of metrics.py."""
+BACKGROUNDS = (0, 255)  # black and white, written out independently of metrics.py
+
+
+def composited(image, background):
+    """RGB as seen: RGBA over `background` with round-half-up."""
     if image.shape[-1] == 3:
         return image
     rgb, alpha = image[..., :3].astype(np.float64), image[..., 3:].astype(np.float64)
-    return np.floor((rgb * alpha + 128 * (255 - alpha)) / 255 + 0.5).astype(np.uint8)
+    return np.floor((rgb * alpha + background * (255 - alpha)) / 255 + 0.5).astype(np.uint8)
 
 
-def exact_squared_error(a, b):
-    return int(np.sum((composited(a).astype(np.int64) - composited(b).astype(np.int64)) ** 2))
+def exact_squared_error(a, b, background=0):
+    return int(np.sum((composited(a, background).astype(np.int64) - composited(b, background).astype(np.int64)) ** 2))
+
+
+def worst_psnr(a, b):
+    """The PSNR a viewer may see: the worse over black and over white (RGB: the plain PSNR)."""
+    return min(metrics.psnr_from_squared_error(exact_squared_error(a, b, bg), a.shape[0] * a.shape[1] * 3)
+               for bg in BACKGROUNDS)
+
+
+def worst_ssim(a, b):
+    return min(structural_similarity(composited(a, bg), composited(b, bg), channel_axis=-1, data_range=255)
+               for bg in BACKGROUNDS)
 
 
 @pytest.mark.parametrize("channels", [3, 4])
@@ -67,8 +82,8 @@ def test_random_images_match_scikit_image_and_the_exact_psnr(shape, channels, mo
         palette[0, 3] = 0  # one fully transparent entry
     indices = rng.integers(0, 11, shape, dtype=np.uint8)
     quantized = palette[indices]
-    reference = structural_similarity(composited(original), composited(quantized), channel_axis=-1, data_range=255)
-    exact_psnr = metrics.psnr_from_squared_error(exact_squared_error(original, quantized), shape[0] * shape[1] * 3)
+    reference = worst_ssim(original, quantized)
+    exact_psnr = worst_psnr(original, quantized)
     for band_rows in (1, 2, 3, 5, 7, 256):  # bands thinner than, equal to and beyond the window
         monkeypatch.setattr(metrics, "BAND_ROWS", band_rows)
         psnr, ssim = metrics.psnr_ssim(original, indices, palette)
@@ -76,7 +91,9 @@ def test_random_images_match_scikit_image_and_the_exact_psnr(shape, channels, mo
         assert ssim == pytest.approx(reference, abs=1e-10)
         assert metrics.psnr(original, quantized) == exact_psnr
         assert metrics.ssim(original, quantized) == pytest.approx(reference, abs=1e-10)
-    assert exact_psnr == pytest.approx(direct_psnr(composited(original), composited(quantized)), abs=1e-9)
+    assert exact_psnr == pytest.approx(
+        min(direct_psnr(composited(original, bg), composited(quantized, bg)) for bg in BACKGROUNDS), abs=1e-9
+    )
 
 
 @pytest.mark.parametrize("channels", [3, 4])
@@ -93,11 +110,8 @@ def test_a_full_size_photo_matches_scikit_image(corpus_image, channels):
     palette = palette.reshape(-1, channels)
     assert metrics.BAND_ROWS < rgb.shape[0]
     psnr, ssim = metrics.psnr_ssim(rgb, indices, palette)
-    shown = composited(palette[indices])
-    reference = structural_similarity(composited(rgb), shown, channel_axis=-1, data_range=255)
-    assert ssim == pytest.approx(reference, abs=1e-10)
-    assert psnr == metrics.psnr_from_squared_error(exact_squared_error(rgb, palette[indices]), indices.size * 3)
-    assert psnr == pytest.approx(direct_psnr(composited(rgb), shown), abs=1e-9)
+    assert ssim == pytest.approx(worst_ssim(rgb, palette[indices]), abs=1e-10)
+    assert psnr == worst_psnr(rgb, palette[indices])
 
 
 def test_threads_do_not_change_the_result(monkeypatch):
@@ -132,7 +146,7 @@ def test_views_and_unused_palette_entries():
     reference = structural_similarity(np.ascontiguousarray(original), shown, channel_axis=-1, data_range=255)
     psnr, ssim = metrics.psnr_ssim(original, indices, palette)
     assert ssim == pytest.approx(reference, abs=1e-10)
-    assert psnr == metrics.psnr_from_squared_error(exact_squared_error(original, shown), 23 * 34 * 3)
+    assert psnr == worst_psnr(np.ascontiguousarray(original), shown)
 
 
 def test_metrics_reject_what_they_cannot_read():
@@ -178,9 +192,25 @@ def test_rgba_is_compared_composited_so_hidden_colours_do_not_count():
     b = a.copy()
     b[..., :3] = 255  # different colour, but fully transparent in both
     assert metrics.psnr(a, b) == math.inf
-    b[0, 0, 3] = 255  # one pixel now visible white over the grey background
-    expected = 10 * math.log10(255**2 / (3 * (255 - metrics.ALPHA_BACKGROUND) ** 2 / (8 * 8 * 3)))
+    b[0, 0, 3] = 255  # one pixel now visible: white, invisible over white, 255 off over black
+    expected = 10 * math.log10(255**2 / (3 * 255**2 / (8 * 8 * 3)))
     assert metrics.psnr(a, b) == pytest.approx(expected)
+
+
+def test_alpha_scores_are_the_worse_over_black_and_white():
+    # A dark translucent edge: wrong over white, nearly right over black. Grey 128 would average it out.
+    original = np.zeros((16, 16, 4), dtype=np.uint8)
+    original[..., 3] = 128  # half-transparent black
+    palette = np.array([[0, 0, 0, 0]], dtype=np.uint8)  # quantized to fully transparent
+    indices = np.zeros((16, 16), dtype=np.uint8)
+    result = metrics.score(original, indices, palette)
+    over_black, over_white = result.by_background["black"], result.by_background["white"]
+    assert over_black[0] == math.inf  # black over black is black either way
+    # over white: 255 against (255*127 + 127) // 255 = 127 on every channel value
+    assert over_white[0] == pytest.approx(10 * math.log10(255**2 / 128**2))
+    assert (result.psnr, result.ssim) == (over_white[0], min(over_black[1], over_white[1]))
+    assert metrics.psnr_ssim(original, indices, palette) == (result.psnr, result.ssim)
+    assert metrics.score(original[..., :3], indices, palette[:, :3]).by_background == {}
 
 
 @pytest.mark.parametrize("shape", [(5, 5), (6, 20), (20, 6), (1, 1), (1, 9)])
@@ -202,3 +232,20 @@ def test_size_helpers():
     assert metrics.bits_per_pixel(1000, 100, 10) == 8.0
     assert metrics.theoretical_ratio(16, 1000, 1000) == pytest.approx(24 / (4 + 16 * 24 / 1e6))
     assert metrics.theoretical_ratio(2, 10, 10, has_alpha=True) == pytest.approx(32 / (1 + 2 * 32 / 100))
+
+
+@pytest.mark.parametrize("target", [0.90, 0.97])
+def test_alpha_quality_targets_hold_over_black_and_over_white(corpus_image, target):
+    # The promise a search makes must hold on whatever page the image is shown: check it on the
+    # written file, decoded, against the input over both backgrounds with scikit-image.
+    from compression.engine import CompressOptions, compress
+
+    data = corpus_image("alpha/noto_emoji_u1f525_fire.png").read_bytes()
+    result = compress(data, CompressOptions(n_colors=64, target_ssim=target))
+    assert result.stats.target_met is True
+    original = np.asarray(Image.open(io.BytesIO(data)).convert("RGBA"))
+    shown = np.asarray(Image.open(io.BytesIO(result.data)).convert("RGBA"))
+    assert worst_ssim(original, shown) >= target
+    assert result.stats.ssim == pytest.approx(worst_ssim(original, shown), abs=1e-9)
+    assert result.stats.ssim == min(result.stats.ssim_over_black, result.stats.ssim_over_white)
+    assert result.stats.psnr == pytest.approx(worst_psnr(original, shown), abs=1e-9)

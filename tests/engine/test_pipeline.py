@@ -106,7 +106,7 @@ def test_progress_reports_every_stage_in_order(small_photo):
     calls = []
     compress(small_photo, CompressOptions(n_colors=8), progress=lambda stage, pct: calls.append((stage, pct)))
     assert calls == list(STAGES)
-    assert [stage for stage, _ in calls] == ["decode", "geometry", "quantize", "remap", "encode", "metrics"]
+    assert [stage for stage, _ in calls] == ["decode", "geometry", "quantize", "remap", "encode", "metrics", "verdict"]
 
 
 def test_progress_exception_propagates_and_stops_the_work(small_photo):
@@ -141,7 +141,7 @@ def test_stats_are_complete_and_consistent(small_photo):
     assert 2 <= k <= 16 and stats.unique_colors_after <= k < stats.unique_colors_before
     assert sum(entry.share for entry in stats.palette) == pytest.approx(1.0)
     assert all(len(entry.color) == 7 and entry.color.startswith("#") for entry in stats.palette)
-    assert set(stats.timings_ms) == {"decode", "geometry", "quantize", "remap", "encode", "metrics", "total"}
+    assert set(stats.timings_ms) == {"decode", "geometry", "quantize", "remap", "encode", "metrics", "verdict", "total"}
     assert stats.timings_ms["total"] >= stats.timings_ms["quantize"]
     assert 15 < stats.psnr < 60 and 0 < stats.ssim < 1
     assert stats.history and stats.n_iter >= 1 and stats.inertia > 0
@@ -293,9 +293,9 @@ def test_psnr_search_attempts_equal_the_full_metric(small_photo, monkeypatch):
     from compression.engine import metrics
 
     passes = []
-    full_metrics = metrics.psnr_ssim
-    monkeypatch.setattr(metrics, "psnr_ssim", lambda *a, **kw: passes.append(kw) or full_metrics(*a, **kw))
-    result = compress(small_photo, CompressOptions(n_colors=32, target_psnr=28.0))
+    full_metrics = metrics.score
+    monkeypatch.setattr(metrics, "score", lambda *a, **kw: passes.append(kw) or full_metrics(*a, **kw))
+    result = compress(small_photo, CompressOptions(n_colors=32, target_psnr=28.0, with_verdict=False))
     assert len(result.stats.attempts) >= 3
     assert passes == [{"want_ssim": True}]  # only the chosen result's SSIM reads the pixels
     monkeypatch.undo()
