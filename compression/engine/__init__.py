@@ -17,11 +17,7 @@ Functions
     parse_hex_colour(text) -> (r, g, b)                 "#rrggbb" as the options take it
 Classes
     Quantization, CompressOptions, CompressResult, CompressStats, CropBox, PaletteEntry,
-<<<<<<< HEAD
-    SearchAttempt, GeometryPlan, ImageInfo, Bound, DecodeLimits, CappedDecode
-=======
-    SearchAttempt, GeometryPlan, ImageInfo, Bound, Verdict
->>>>>>> encoding
+    SearchAttempt, GeometryPlan, ImageInfo, Bound, DecodeLimits, CappedDecode, Verdict
 Errors (all subclasses of EngineError)
     EngineError, InvalidImage, UnsupportedFormat, ImageTooLarge, ImageTooCostly, InvalidOptions
 Constants
@@ -50,11 +46,8 @@ from .options import (
 from .pipeline import compress
 from .prechecks import DecodeLimits, precheck
 from .presets import COMPRESSION_PRESETS, DIMENSION_PRESETS, RESIZE_MODES
-<<<<<<< HEAD
 from .sandbox import CappedDecode, decode_capped, probe_capped
-=======
 from .verdict import Verdict, format_verdict
->>>>>>> encoding
 
 __all__ = [
     "BOUNDS",

@@ -15,7 +15,6 @@ once per stage or search attempt.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -36,11 +35,8 @@ from .options import (
     auto_target, check_geometry, validate_options,
 )
 from .remap import remap
-<<<<<<< HEAD
 from .sandbox import CappedDecode
-=======
 from .verdict import judge
->>>>>>> encoding
 
 ProgressCallback = Callable[[str, int], None]
 
