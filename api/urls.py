@@ -60,6 +60,7 @@ urlpatterns = [
     path("uploads/", resources.UploadListApi.as_view(), name="upload-list"),
     path("uploads/<uuid:upload_id>/", resources.UploadDetailApi.as_view(), name="upload-detail"),
     path("uploads/<uuid:upload_id>/download/", resources.UploadDownloadApi.as_view(), name="upload-download"),
+    path("uploads/<uuid:upload_id>/verdict/", resources.UploadVerdictApi.as_view(), name="upload-verdict"),
     # Jobs
     path("jobs/", resources.JobListApi.as_view(), name="job-list"),
     path("jobs/batch/", resources.JobBatchApi.as_view(), name="job-batch"),

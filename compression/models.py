@@ -69,6 +69,8 @@ class OutputFormat(models.TextChoices):
 # The option fields of CompressionJob, with their defaults: the keys `job_create(options=...)` takes.
 OPTION_DEFAULTS: dict = {
     "n_colors": 16,
+    "auto": False,
+    "init": "k-means++",
     "color_space": "rgb",
     "dither": 0.0,
     "max_iter": 100,
@@ -100,6 +102,10 @@ class CompressionJob(models.Model):
 
     # Options (see compression.engine.CompressOptions)
     n_colors = models.PositiveSmallIntegerField(default=16)
+    # auto: K, dithering and PNG or lossless WebP chosen for the smallest file meeting the quality
+    # target (target_ssim, default 0.95); n_colors is then the upper bound of K.
+    auto = models.BooleanField(default=False)
+    init = models.CharField(max_length=16, default="k-means++")  # the engine checks the value
     color_space = models.CharField(max_length=8, choices=ColorSpace.choices, default=ColorSpace.RGB)
     dither = models.FloatField(default=0.0)
     max_iter = models.PositiveIntegerField(default=100)
@@ -187,13 +193,15 @@ class CompressionJob(models.Model):
     def to_compress_options(self):
         """The engine's CompressOptions for this job (the pixel limit comes from settings)."""
         from compression.engine import CompressOptions, CropBox, parse_hex_colour
+        from compression.engine.options import AUTO
 
         crop = None
         if self.crop_width is not None and self.crop_height is not None:
             crop = CropBox(x=self.crop_x or 0, y=self.crop_y or 0, width=self.crop_width, height=self.crop_height)
         background = parse_hex_colour(self.background) if self.background else None
         return CompressOptions(
-            n_colors=self.n_colors,
+            n_colors=AUTO if self.auto else self.n_colors,
+            init=self.init,
             color_space=self.color_space,
             max_iter=self.max_iter,
             seed=self.seed,

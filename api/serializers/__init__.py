@@ -32,6 +32,7 @@ from .resources import (  # noqa: F401
     UploadLinksSerializer,
     UploadSerializer,
     UsageSerializer,
+    VerdictSerializer,
 )
 from .classic import (  # noqa: F401
     ClassicAdvancedOptionsSerializer,

@@ -7,7 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from compression.engine import InvalidOptions, parse_hex_colour
-from compression.engine.presets import COLOR_SPACES, OUTPUT_FORMATS, RESIZE_MODE_KEYS
+from compression.engine.presets import COLOR_SPACES, INITS, OUTPUT_FORMATS, RESIZE_MODE_KEYS
 
 from .fields import IntegerField, StrictUUIDField, bounded
 
@@ -53,6 +53,12 @@ class JobOptionsSerializer(serializers.Serializer):
         "n_colors", required=False,
         help_text="K, the number of palette colours; the upper bound of a target search.",
     )
+    auto = serializers.BooleanField(
+        required=False,
+        help_text="The smallest file that looks the same: K (up to n_colors), dithering and PNG or lossless WebP "
+                  "chosen to meet target_ssim (default 0.95).",
+    )
+    init = serializers.ChoiceField(choices=INITS, required=False, help_text="How K-Means picks its starting centres.")
     color_space = serializers.ChoiceField(choices=COLOR_SPACES, required=False, help_text="Where K-Means measures distances.")
     dither = bounded("dither", required=False, help_text="Floyd-Steinberg strength, 0 (off) to 1.")
     max_iter = bounded("max_iter", required=False, help_text="Most Lloyd iterations.")

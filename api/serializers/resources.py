@@ -44,6 +44,8 @@ class UploadSerializer(serializers.Serializer):
 
 class JobOptionsOutputSerializer(serializers.Serializer):
     n_colors = serializers.IntegerField()
+    auto = serializers.BooleanField()
+    init = serializers.CharField()
     color_space = serializers.CharField()
     dither = serializers.FloatField()
     max_iter = serializers.IntegerField()
@@ -69,6 +71,15 @@ class JobResultSerializer(serializers.Serializer):
     height = serializers.IntegerField()
 
 
+class VerdictSerializer(serializers.Serializer):
+    """Palette PNG or lossy WebP? Measured on a preview-sized copy (compression.engine.verdict)."""
+
+    kind = serializers.ChoiceField(choices=["photo", "graphic"])
+    webp_quality = serializers.IntegerField(allow_null=True)
+    webp_bytes_ratio = serializers.FloatField(allow_null=True, help_text="Palette bytes / WebP bytes at the same SSIM.")
+    message = serializers.CharField()
+
+
 class JobStatsSerializer(serializers.Serializer):
     input_bytes = serializers.IntegerField(allow_null=True)
     output_bytes = serializers.IntegerField(allow_null=True)
@@ -83,6 +94,13 @@ class JobStatsSerializer(serializers.Serializer):
     theoretical_ratio = serializers.FloatField(allow_null=True)
     unique_colors_before = serializers.IntegerField(allow_null=True)
     target_met = serializers.BooleanField(allow_null=True)
+    silhouette = serializers.FloatField(allow_null=True, help_text="Mean silhouette (-1 to 1) on a sample of pixels.")
+    psnr_over_black = serializers.FloatField(allow_null=True, help_text="Alpha images: PSNR composited over black.")
+    psnr_over_white = serializers.FloatField(allow_null=True)
+    ssim_over_black = serializers.FloatField(allow_null=True)
+    ssim_over_white = serializers.FloatField(allow_null=True)
+    lossless_webp_bytes = serializers.IntegerField(allow_null=True, help_text="The palette image as lossless WebP.")
+    verdict = VerdictSerializer(allow_null=True)
 
 
 class PaletteEntrySerializer(serializers.Serializer):
@@ -171,6 +189,11 @@ class JobSerializer(serializers.Serializer):
             "theoretical_ratio": extra.get("theoretical_ratio"),
             "unique_colors_before": extra.get("unique_colors_before"),
             "target_met": extra.get("target_met"),
+            **{name: extra.get(name) for name in (
+                "silhouette", "psnr_over_black", "psnr_over_white", "ssim_over_black", "ssim_over_white",
+                "lossless_webp_bytes",
+            )},
+            "verdict": _verdict(extra.get("verdict")),
         }
 
     @extend_schema_field(PaletteEntrySerializer(many=True))
@@ -286,3 +309,9 @@ class UsageSerializer(serializers.Serializer):
     uploads = serializers.IntegerField()
     jobs = serializers.IntegerField()
     day_started_at = serializers.DateTimeField(help_text="Start of the quota day (UTC).")
+
+
+def _verdict(data) -> dict | None:
+    if not data:
+        return None
+    return {name: data.get(name) for name in ("kind", "webp_quality", "webp_bytes_ratio", "message")}

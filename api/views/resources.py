@@ -7,7 +7,7 @@ from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.parsers import FormParser
 from rest_framework.renderers import JSONRenderer
@@ -83,6 +83,27 @@ class UploadDownloadApi(APIView):
         upload = upload_get(request, upload_id)
         name = download_filename(upload.original_name or str(upload.id), upload.format)
         return file_response(upload.file, filename=name, content_type=content_type_for(upload.format))
+
+
+class UploadVerdictApi(GenericAPIView):
+    parser_classes = PARSERS
+    serializer_class = s.JobOptionsSerializer
+
+    @extend_schema(
+        request=s.JobOptionsSerializer,
+        responses={200: s.VerdictSerializer, 400: ERRORS[400], 401: ERRORS[401], 404: ERRORS[404], 429: ERRORS[429]},
+        operation_id="uploads_verdict",
+    )
+    def post(self, request, upload_id):
+        """Before a job: is a palette the right format for this upload with these options, or would
+        lossy WebP be N times smaller at the same SSIM? Measured on a preview-sized copy."""
+        upload = upload_get(request, upload_id)
+        data = s.JobOptionsSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        verdict = services.upload_verdict(owner=request.user, upload=upload, options=s.options_for_service(data.validated_data))
+        if verdict is None:
+            raise serializers.ValidationError({"detail": ["The image is too small to judge (under 7x7 pixels)."]})
+        return Response(s.VerdictSerializer(verdict).data)
 
 
 class JobListApi(GenericAPIView):

@@ -36,6 +36,7 @@ from .kmeans import quantize
 from .options import AUTO, CompressOptions, check_geometry, validate_options
 from .dimensions import apply_plan
 from .remap import remap
+from .sandbox import CappedDecode
 
 # The preview the verdict is measured on: 0.25 MP halves its cost against the 0.5 MP the issue
 # allows, and agreed with the full-size truth on every image of bench_quality.
@@ -81,13 +82,13 @@ class Verdict:
     message: str
 
 
-def format_verdict(source: bytes | BinaryIO, options: CompressOptions | None = None) -> Verdict | None:
+def format_verdict(source: bytes | BinaryIO | CappedDecode, options: CompressOptions | None = None) -> Verdict | None:
     """Judge an image before a job: would lossy WebP beat its palette PNG at the same SSIM?
 
     Parameters
     ----------
-    source : bytes or binary file object
-        The encoded image, as `compress` takes it.
+    source : bytes, binary file object or CappedDecode
+        The encoded image, or its pixels decoded under caps (`decode_capped`), as `compress` takes it.
     options : CompressOptions or None
         The job's options (K, dithering, colour space, seed, init and geometry are used; searches
         are not run: the verdict judges K = `n_colors`, and the default K for n_colors="auto",
@@ -103,9 +104,12 @@ def format_verdict(source: bytes | BinaryIO, options: CompressOptions | None = N
     """
     o = options if options is not None else CompressOptions()
     validate_options(o)
-    decoded = decode(source, max_pixels=o.max_pixels)
-    image = normalize_image(decoded)
-    del decoded
+    if isinstance(source, CappedDecode):
+        image = Image.fromarray(source.pixels)
+    else:
+        decoded = decode(source, max_pixels=o.max_pixels)
+        image = normalize_image(decoded)
+        del decoded
     plan = check_geometry(o, *image.size)
     pixels = to_array(apply_plan(image, plan, o.background))
     n_colors = CompressOptions.n_colors if o.n_colors == AUTO else o.n_colors

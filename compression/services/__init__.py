@@ -22,6 +22,7 @@ from .jobs import (
     job_create,
     job_create_from_file,
     job_delete,
+    job_options_checked,
     job_rerun,
     jobs_cancel,
     jobs_delete,
@@ -29,6 +30,7 @@ from .jobs import (
 from .quotas import jobs_today, lock_user, storage_bytes_for_user
 from .recovery import job_requeue_lost, jobs_recover_stale
 from .sync_work import sync_work_slot
+from .verdicts import upload_verdict
 from .uploads import upload_create, upload_delete, upload_get_or_create
 
 __all__ = [
@@ -41,6 +43,7 @@ __all__ = [
     "job_create",
     "job_create_from_file",
     "job_delete",
+    "job_options_checked",
     "job_requeue_lost",
     "job_rerun",
     "job_run",
@@ -56,4 +59,5 @@ __all__ = [
     "upload_create",
     "upload_delete",
     "upload_get_or_create",
+    "upload_verdict",
 ]

@@ -109,8 +109,10 @@ def jobs_delete(*, jobs) -> int:
     return len(ids)
 
 
-@transaction.atomic
-def _job_create(*, owner, upload: Upload, options: dict, enqueue: bool, rerun_of=None) -> CompressionJob:
+def job_options_checked(*, owner, upload: Upload, options: dict, rerun_of=None) -> CompressionJob:
+    """An unsaved job of `owner` on `upload` with `options` (missing or None values take the
+    defaults), every option checked by the engine against the upload's size (InvalidOptions naming
+    the field). Job creation saves it; previews and the verdict only read its engine options."""
     from compression.engine import ENGINE_VERSION, InvalidOptions, validate_options
 
     if upload.owner_id != owner.pk:
@@ -137,7 +139,12 @@ def _job_create(*, owner, upload: Upload, options: dict, enqueue: bool, rerun_of
         job.full_clean(exclude=["owner", "upload", "rerun_of", "result"])
     except ValidationError as exc:
         raise InvalidOptions(_validation_text(exc)) from exc
+    return job
 
+
+@transaction.atomic
+def _job_create(*, owner, upload: Upload, options: dict, enqueue: bool, rerun_of=None) -> CompressionJob:
+    job = job_options_checked(owner=owner, upload=upload, options=options, rerun_of=rerun_of)
     lock_user(owner)
     check_job_quota(owner)
     check_storage_quota(owner, extra_bytes=1)  # a full store has no room for the result
