@@ -53,7 +53,7 @@ class JobOptionsSerializer(serializers.Serializer):
         "n_colors", required=False,
         help_text="K, the number of palette colours; the upper bound of a target search.",
     )
-    color_space = serializers.ChoiceField(choices=COLOR_SPACES, required=False, help_text="Where K-Means measures distances.")
+    color_space = serializers.ChoiceField(choices=COLOR_SPACES, required=False, help_text="Where K-Means measures distances: rgb (RGB) or oklab (Perceptual (Oklab)).")
     dither = bounded("dither", required=False, help_text="Floyd-Steinberg strength, 0 (off) to 1.")
     max_iter = bounded("max_iter", required=False, help_text="Most Lloyd iterations.")
     seed = bounded("seed", required=False, help_text="Random seed (reproducible results).")
