@@ -5,7 +5,7 @@ from django.core.exceptions import NON_FIELD_ERRORS
 
 from compression.engine import BOUNDS
 from compression.engine.presets import COLOR_SPACES, COMPRESSION_PRESETS, DIMENSION_PRESETS, OUTPUT_FORMATS, RESIZE_MODES
-from compression.models import ColorSpace
+from compression.models import ColorSpace, Upload
 
 COLOR_SPACE_LABELS = dict(ColorSpace.choices)  # one label per space, the model's, on every face
 FORMAT_LABELS = {"png": "PNG", "webp": "WebP", "gif": "GIF"}
@@ -185,6 +185,10 @@ _OPTION_SOURCE = {
 
 
 class HistoryFilterForm(forms.Form):
+    q = forms.CharField(
+        label="File name", required=False, max_length=Upload._meta.get_field("original_name").max_length,
+        widget=forms.SearchInput(attrs={"placeholder": "Part of the name"}),
+    )
     STATUS_CHOICES = [
         ("", "Any status"),
         ("queued", "Queued"),
@@ -199,3 +203,10 @@ class HistoryFilterForm(forms.Form):
     )
     date_from = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self):
+        cleaned = super().clean()
+        date_from, date_to = cleaned.get("date_from"), cleaned.get("date_to")
+        if date_from and date_to and date_from > date_to:
+            self.add_error("date_to", f"“To” ({date_to:%Y-%m-%d}) is before “From” ({date_from:%Y-%m-%d}): swap them.")
+        return cleaned

@@ -381,8 +381,11 @@ def history(request):
             "output_format": data.get("output_format") or None,
             "created_after": _day_start(data.get("date_from")),
             "created_before": _day_start(data.get("date_to"), plus_days=1),
+            "name_contains": data.get("q") or None,
         }
     jobs = selectors.job_list_for_user(user=request.user, **filters)
+    if form.errors:  # the form says what to fix; a list filtered otherwise would mislead
+        jobs = jobs.none()
     page = Paginator(jobs, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
