@@ -57,7 +57,7 @@ def finished_job(owner, **options):
 
 
 def test_admin_job_and_upload_pages_show_palette_and_thumbnail_under_the_strict_policy(
-    page, live_server, django_user_model, alice, console_csp
+    page, live_server, django_user_model, alice, console_csp, screenshot
 ):
     job = finished_job(alice)
     django_user_model.objects.create_superuser("root", "root@example.com", PASSWORD)
@@ -85,6 +85,7 @@ def test_admin_job_and_upload_pages_show_palette_and_thumbnail_under_the_strict_
             image = page.locator("img.kmc-thumb, img.kmc-preview").first
             image.scroll_into_view_if_needed()  # loading="lazy"
             page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=image.element_handle())
+        screenshot("admin-" + name.replace(" ", "-"))
     favicon = page.goto(f"{live_server.url}/favicon.ico")
     assert favicon.status == 200 and favicon.headers["content-type"] in ("image/x-icon", "image/vnd.microsoft.icon")
     assert console_csp == []

@@ -87,3 +87,17 @@ def test_every_page_fits_a_375_px_screen(page, live_server, alice):
     expect(revoke).to_be_visible()
     box = revoke.bounding_box()
     assert box["x"] + box["width"] <= SMALL_PHONE["width"]
+
+    # The pages as they answer a form: a new token's key, and a re-run refused beside its field
+    # (the form posts as a plain form, script on, and comes back with what was typed).
+    page.get_by_label("Name").fill("phone")
+    page.get_by_role("button", name="Create token").click()
+    expect(page.locator("#new-token-key")).to_be_visible()
+    assert_fits(page, "/tokens/ with a new key")
+    page.goto(f"{base}/jobs/{jobs[0].id}/")
+    page.get_by_label("Colours (K)").fill("300")
+    page.get_by_role("button", name="Re-run").click()
+    error = page.locator("#rerun_n_colors_error")
+    expect(error).to_contain_text("Colours (K):")
+    expect(page.get_by_label("Colours (K)")).to_have_value("300")
+    assert_fits(page, "a job with a refused re-run")
