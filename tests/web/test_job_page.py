@@ -99,7 +99,7 @@ def test_alpha_images_say_how_psnr_and_ssim_are_computed(alice_client, alice, ma
 
 def test_one_label_for_the_perceptual_space(alice_client, alice_job, client):
     pages = [page(alice_client, alice_job), alice_client.get(reverse("dashboard")).content.decode(),
-             client.get(reverse("landing")).content.decode()]
+             client.get(reverse("landing")).content.decode(), alice_client.get("/api/schema/").content.decode()]
     assert all("OKLab" not in body for body in pages)
     assert all("Perceptual (Oklab)" in body for body in pages)
 
