@@ -8,7 +8,7 @@ from django_filters.fields import IsoDateTimeField
 from rest_framework.exceptions import ValidationError
 from rest_framework.filters import OrderingFilter
 
-from compression.models import CompressionJob, JobStatus, OutputFormat
+from compression.models import CompressionJob, JobStatus, OutputFormat, Upload
 
 
 class UtcIsoDateTimeField(IsoDateTimeField):
@@ -50,6 +50,10 @@ class JobFilter(django_filters.FilterSet):
     n_colors_min = django_filters.NumberFilter(field_name="n_colors", lookup_expr="gte")
     n_colors_max = django_filters.NumberFilter(field_name="n_colors", lookup_expr="lte")
     upload = django_filters.UUIDFilter(field_name="upload_id", help_text="Jobs of one upload.")
+    q = django_filters.CharFilter(
+        field_name="upload__original_name", lookup_expr="icontains", max_length=Upload._meta.get_field("original_name").max_length,
+        help_text="Part of the file name, ignoring case (as the dashboard's history search).",
+    )
 
     class Meta:
         model = CompressionJob

@@ -1,50 +1,51 @@
-"""Admin: read-only job and upload management. Every write goes through services."""
+"""Admin: read-only job and upload management. Every write goes through services.
 
-import base64
-import io
+Pictures are the jobs' stored thumbnails (small WebP files made by the worker), served by an admin
+view: the web process never decodes a user's image. The site's CSP forbids inline styles, so the
+layout is classes in static/css/admin.css and colours are SVG fill attributes.
+"""
+
 import logging
 
 from django.contrib import admin, messages
 from django.contrib.admin.options import ActionLocation
 from django.db.models import F
+from django.http import Http404
 from django.template.defaultfilters import filesizeformat
+from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from . import services
+from .downloads import content_type_for, file_response, job_download_filename
 from .errors import CompressionError
 from .models import CompressionJob, Upload
+from .storage_names import THUMBNAIL_FORMAT
 
 logger = logging.getLogger(__name__)
 
-PREVIEW_SIZE = (240, 240)
+SHORT_ID_CHARS = 8  # enough to tell jobs apart on a page; search takes the full id
+# Behind a (partly) transparent palette colour, as on the job page.
+CHECKERBOARD = mark_safe('<rect width="10" height="10" fill="#ffffff"/><rect width="5" height="5" fill="#c4c8d4"/>'
+                         '<rect x="5" y="5" width="5" height="5" fill="#c4c8d4"/>')
 
 
-def _thumbnail_data_url(field_file) -> str | None:
-    """A small PNG thumbnail as a data: URL (read from storage, works on every backend)."""
-    from PIL import Image
-
-    if not field_file:
-        return None
-    try:
-        with field_file.storage.open(field_file.name, "rb") as handle:
-            with Image.open(handle) as image:
-                image.draft("RGB", (PREVIEW_SIZE[0] * 2, PREVIEW_SIZE[1] * 2))
-                image.thumbnail(PREVIEW_SIZE)
-                if image.mode not in ("RGB", "RGBA"):
-                    image = image.convert("RGBA")
-                buffer = io.BytesIO()
-                image.save(buffer, format="PNG")
-    except Exception:
-        logger.warning("admin preview failed for %s", field_file.name, exc_info=True)
-        return None
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+class AdminStyles:
+    css = {"all": ["css/admin.css"]}
 
 
-def _preview(field_file):
-    url = _thumbnail_data_url(field_file)
-    if url is None:
+def _thumbnail(job, *, css_class: str = "kmc-thumb"):
+    """The job's stored thumbnail, or a dash when it has none (not run yet, failed, older jobs)."""
+    if job is None or not job.thumbnail:
         return "—"
-    return format_html('<img src="{}" alt="preview" style="max-width:240px;max-height:240px;border:1px solid #ccc">', url)
+    url = reverse("admin:compression_compressionjob_thumbnail", args=[job.pk])
+    name = job.upload.original_name or "the image"
+    return format_html('<img src="{}" alt="Result of {}" class="{}" loading="lazy" decoding="async">', url, name, css_class)
+
+
+def _short_id(obj) -> str:
+    return str(obj.pk)[:SHORT_ID_CHARS]
 
 
 def _human_bytes(value):
@@ -53,12 +54,24 @@ def _human_bytes(value):
     return filesizeformat(value)
 
 
+def _swatch(color: str):
+    """One palette colour as an SVG square (fill is an attribute, which the CSP allows)."""
+    opacity = int(color[7:9], 16) / 255 if len(color) == 9 else 1.0
+    return format_html(
+        '<svg class="kmc-swatch" viewBox="0 0 10 10" aria-hidden="true">{}<rect width="10" height="10" fill="{}" fill-opacity="{}"/></svg>',
+        CHECKERBOARD if opacity < 1 else "", color[:7], f"{opacity:.3f}",
+    )
+
+
 @admin.register(CompressionJob)
 class CompressionJobAdmin(admin.ModelAdmin):
+    Media = AdminStyles
+    # What fits a laptop screen beside the admin's sidebar; input size and duration are on the job's page.
     list_display = (
-        "id", "owner", "status", "n_colors", "input_size", "output_size", "ratio_display",
-        "psnr_display", "duration_display", "created_at",
+        "short_id", "thumbnail_column", "file_name", "owner", "status", "k_display", "output_size",
+        "ratio_display", "psnr_display", "created_display",
     )
+    list_display_links = ("short_id", "file_name")
     list_filter = ("status", "output_format", "created_at", ("owner", admin.RelatedOnlyFieldListFilter))
     search_fields = ("=id", "owner__username", "upload__original_name")
     list_select_related = ("owner", "upload")
@@ -73,7 +86,7 @@ class CompressionJobAdmin(admin.ModelAdmin):
                                 "width", "height", "scale_percent", "crop_x", "crop_y", "crop_width",
                                 "crop_height", "allow_upscale", "background", "target_size_bytes",
                                 "target_psnr", "target_ssim", "output_format", "png_optimize_level")}),
-        ("Result", {"fields": ("previews", "palette_swatches", "result", "result_format", "result_bytes",
+        ("Result", {"fields": ("preview", "palette_swatches", "result", "result_format", "result_bytes",
                                "result_width", "result_height", "thumbnail")}),
         ("Statistics", {"fields": ("input_bytes", "output_bytes", "ratio", "psnr", "ssim", "n_colors_used",
                                    "n_iter", "processing_ms", "stats_table", "engine_version")}),
@@ -82,8 +95,24 @@ class CompressionJobAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields] + [
-            "upload_link", "previews", "palette_swatches", "stats_table", "duration_display",
+            "upload_link", "preview", "palette_swatches", "stats_table", "duration_display",
         ]
+
+    def get_urls(self):
+        thumbnail = path("<uuid:job_id>/thumbnail/", self.admin_site.admin_view(self.thumbnail_view),
+                         name="compression_compressionjob_thumbnail")
+        return [thumbnail, *super().get_urls()]
+
+    def thumbnail_view(self, request, job_id):
+        """The stored thumbnail, streamed as stored (never decoded here), to staff who may view jobs."""
+        if not self.has_view_permission(request):
+            raise Http404("No thumbnail.")
+        job = CompressionJob.objects.select_related("upload").filter(pk=job_id).first()
+        if job is None or not job.thumbnail:
+            raise Http404("This job has no thumbnail.")
+        name = job_download_filename(job, fmt=THUMBNAIL_FORMAT, extra="-thumbnail")
+        return file_response(job.thumbnail, filename=name, content_type=content_type_for(THUMBNAIL_FORMAT),
+                             as_attachment=False)
 
     def has_add_permission(self, request):
         return False
@@ -104,9 +133,25 @@ class CompressionJobAdmin(admin.ModelAdmin):
 
     # Columns
 
-    @admin.display(description="input", ordering="input_bytes")
-    def input_size(self, obj):
-        return _human_bytes(obj.input_bytes if obj.input_bytes is not None else obj.upload.size_bytes)
+    @admin.display(description="id", ordering="id")
+    def short_id(self, obj):
+        return format_html('<code title="{}">{}</code>', obj.pk, _short_id(obj))
+
+    @admin.display(description="result")
+    def thumbnail_column(self, obj):
+        return _thumbnail(obj)
+
+    @admin.display(description="file", ordering="upload__original_name")
+    def file_name(self, obj):
+        return obj.upload.original_name or "—"
+
+    @admin.display(description="K", ordering="n_colors")
+    def k_display(self, obj):
+        return obj.n_colors
+
+    @admin.display(description="created", ordering="created_at")
+    def created_display(self, obj):
+        return timezone.localtime(obj.created_at).strftime("%Y-%m-%d %H:%M")
 
     @admin.display(description="output", ordering="output_bytes")
     def output_size(self, obj):
@@ -134,14 +179,9 @@ class CompressionJobAdmin(admin.ModelAdmin):
         url = reverse("admin:compression_upload_change", args=[obj.upload_id])
         return format_html('<a href="{}">{}</a>', url, obj.upload)
 
-    @admin.display(description="input / output")
-    def previews(self, obj):
-        return format_html(
-            '<div style="display:flex;gap:1em"><figure>{}<figcaption>input</figcaption></figure>'
-            "<figure>{}<figcaption>output</figcaption></figure></div>",
-            # The stored thumbnail is already small; older jobs fall back to shrinking the result.
-            _preview(obj.upload.file), _preview(obj.thumbnail or obj.result),
-        )
+    @admin.display(description="result")
+    def preview(self, obj):
+        return _thumbnail(obj, css_class="kmc-preview")
 
     @admin.display(description="palette")
     def palette_swatches(self, obj):
@@ -149,12 +189,11 @@ class CompressionJobAdmin(admin.ModelAdmin):
         if not palette:
             return "—"
         return format_html(
-            '<div style="display:flex;flex-wrap:wrap;gap:4px">{}</div>',
+            '<ul class="kmc-palette">{}</ul>',
             format_html_join(
                 "",
-                '<span title="{} ({}%)" style="display:inline-block;width:28px;height:28px;'
-                'background:{};border:1px solid #888"></span>',
-                ((entry.get("color"), f"{100 * float(entry.get('share', 0)):.1f}", entry.get("color"))
+                '<li title="{} ({}%)">{}<code>{}</code></li>',
+                ((entry["color"], f"{100 * float(entry.get('share', 0)):.1f}", _swatch(entry["color"]), entry["color"])
                  for entry in palette),
             ),
         )
@@ -197,7 +236,9 @@ class CompressionJobAdmin(admin.ModelAdmin):
 
 @admin.register(Upload)
 class UploadAdmin(admin.ModelAdmin):
-    list_display = ("id", "owner", "original_name", "format", "dimensions", "size", "job_count", "created_at")
+    Media = AdminStyles
+    list_display = ("short_id", "original_name", "owner", "format", "dimensions", "size", "job_count", "created_at")
+    list_display_links = ("short_id", "original_name")
     list_filter = ("format", "created_at", ("owner", admin.RelatedOnlyFieldListFilter))
     search_fields = ("=id", "owner__username", "original_name", "=sha256")
     list_select_related = ("owner",)
@@ -232,6 +273,10 @@ class UploadAdmin(admin.ModelAdmin):
         for upload in queryset:
             services.upload_delete(upload=upload)
 
+    @admin.display(description="id", ordering="id")
+    def short_id(self, obj):
+        return format_html('<code title="{}">{}</code>', obj.pk, _short_id(obj))
+
     @admin.display(description="size", ordering="size_bytes")
     def size(self, obj):
         return _human_bytes(obj.size_bytes)
@@ -246,7 +291,9 @@ class UploadAdmin(admin.ModelAdmin):
 
     @admin.display(description="preview")
     def preview(self, obj):
-        return _preview(obj.file)
+        """The newest thumbnail among the upload's jobs: the original itself is never decoded here."""
+        job = obj.jobs.select_related("upload").exclude(thumbnail="").order_by("-created_at").first()
+        return _thumbnail(job, css_class="kmc-preview")
 
     @admin.action(description="Delete selected uploads, their jobs and all their files", permissions=["delete"])
     def delete_uploads_with_files(self, request, queryset):

@@ -42,10 +42,15 @@ def download_filename(original_name: str | None, fmt: str, *, suffix: str = "") 
     return f"{stem or 'image'}{suffix}.{extension_for(fmt)}"
 
 
-def job_download_filename(job, *, with_id: bool = False) -> str:
-    """The result of a job: `<stem>-k<K>[-<id prefix>].<result format>`."""
-    suffix = f"-k{job.n_colors}" + (f"-{str(job.id)[:8]}" if with_id else "")
-    return download_filename(job.upload.original_name, job.result_format or job.output_format, suffix=suffix)
+def job_download_filename(job, *, fmt: str | None = None, with_id: bool = False, extra: str = "") -> str:
+    """A file of a job: `<stem>-k<K used><extra>[-<id prefix>].<format>` (the result's format by default).
+
+    K is the number of colours the result holds (a quality target or an image with few colours
+    uses fewer than requested); the requested K only while the job has not run.
+    """
+    k = job.n_colors_used or job.n_colors
+    suffix = f"-k{k}{extra}" + (f"-{str(job.id)[:8]}" if with_id else "")
+    return download_filename(job.upload.original_name, fmt or job.result_format or job.output_format, suffix=suffix)
 
 
 def file_response(field_file, *, filename: str, content_type: str | None = None, as_attachment: bool = True):

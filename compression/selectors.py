@@ -29,8 +29,12 @@ def job_list_for_user(
     output_format: str | None = None,
     n_colors: int | None = None,
     upload_id=None,
+    name_contains: str | None = None,
 ) -> QuerySet[CompressionJob]:
-    """The user's jobs, newest first, with their uploads; every filter is optional."""
+    """The user's jobs, newest first, with their uploads; every filter is optional.
+
+    `name_contains` matches part of the upload's file name, ignoring case.
+    """
     if not getattr(user, "is_authenticated", False):
         return CompressionJob.objects.none()
     jobs = CompressionJob.objects.filter(owner=user).select_related("upload").order_by("-created_at")
@@ -46,6 +50,8 @@ def job_list_for_user(
         jobs = jobs.filter(n_colors=n_colors)
     if upload_id is not None:
         jobs = jobs.filter(upload_id=upload_id)
+    if name_contains:
+        jobs = jobs.filter(upload__original_name__icontains=name_contains)
     return jobs
 
 

@@ -5,8 +5,9 @@ import math
 
 def line_chart(values, *, x_from: int = 1, title: str = "", x_label: str = "", y_label: str = "",
                 width: int = 560, height: int = 240) -> dict | None:
+    """The chart's geometry, or None below two values: one point is no line (nor a trend)."""
     values = [float(v) for v in values if v is not None and math.isfinite(float(v))]
-    if not values:
+    if len(values) < 2:
         return None
     left, right, top, bottom = 64, 16, 28, 40
     plot_w, plot_h = width - left - right, height - top - bottom
@@ -16,7 +17,7 @@ def line_chart(values, *, x_from: int = 1, title: str = "", x_label: str = "", y
     n = len(values)
 
     def x(i):
-        return left + (plot_w * i / (n - 1) if n > 1 else plot_w / 2)
+        return left + plot_w * i / (n - 1)
 
     def y(v):
         return top + plot_h * (1 - (v - lo) / (hi - lo))

@@ -1,11 +1,13 @@
 """Dashboard forms. They validate what a person typed and hand plain data to the services."""
 
 from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS
 
 from compression.engine import BOUNDS
 from compression.engine.presets import COLOR_SPACES, COMPRESSION_PRESETS, DIMENSION_PRESETS, OUTPUT_FORMATS, RESIZE_MODES
+from compression.models import ColorSpace, Upload
 
-COLOR_SPACE_LABELS = {"rgb": "RGB", "oklab": "Perceptual (OKLab)"}
+COLOR_SPACE_LABELS = dict(ColorSpace.choices)  # one label per space, the model's, on every face
 FORMAT_LABELS = {"png": "PNG", "webp": "WebP", "gif": "GIF"}
 TARGET_CHOICES = [("none", "None"), ("size", "File size"), ("quality", "Quality")]
 QUALITY_METRICS = [("psnr", "PSNR (dB)"), ("ssim", "SSIM (0–1)")]
@@ -52,14 +54,15 @@ class JobOptionsForm(forms.Form):
     )
     n_colors = bounded("n_colors", label="Colours (K)", initial=16)
     color_space = forms.ChoiceField(
-        choices=[(c, COLOR_SPACE_LABELS.get(c, c)) for c in COLOR_SPACES], initial="rgb", required=False
+        label="Colour space", choices=[(c, COLOR_SPACE_LABELS.get(c, c)) for c in COLOR_SPACES], initial="rgb",
+        required=False,
     )
     dither = bounded("dither", scale=100, label="Dithering (%)", initial=0, required=False)
     output_format = forms.ChoiceField(
-        choices=[(f, FORMAT_LABELS.get(f, f)) for f in OUTPUT_FORMATS], initial="png", required=False
+        label="Format", choices=[(f, FORMAT_LABELS.get(f, f)) for f in OUTPUT_FORMATS], initial="png", required=False
     )
     resize_mode = forms.ChoiceField(
-        required=False, choices=[("", "Keep size")] + [(m.key, m.name) for m in RESIZE_MODES]
+        label="Resize mode", required=False, choices=[("", "Keep size")] + [(m.key, m.name) for m in RESIZE_MODES]
     )
     dimension_preset = forms.ChoiceField(
         required=False,
@@ -100,6 +103,13 @@ class JobOptionsForm(forms.Form):
             elif not bound.contains(value):
                 self.add_error("target_quality", bound.message)
         return cleaned
+
+    def first_error(self) -> str:
+        """The first error, led by the label of its field: "Colours (K): K must be …"."""
+        name, errors = next(iter(self.errors.items()))
+        if name == NON_FIELD_ERRORS:
+            return errors[0]
+        return f"{self.fields[name].label or name}: {errors[0]}"
 
     def to_options(self) -> dict:
         data = self.cleaned_data
@@ -175,6 +185,10 @@ _OPTION_SOURCE = {
 
 
 class HistoryFilterForm(forms.Form):
+    q = forms.CharField(
+        label="File name", required=False, max_length=Upload._meta.get_field("original_name").max_length,
+        widget=forms.SearchInput(attrs={"placeholder": "Part of the name"}),
+    )
     STATUS_CHOICES = [
         ("", "Any status"),
         ("queued", "Queued"),
@@ -189,3 +203,10 @@ class HistoryFilterForm(forms.Form):
     )
     date_from = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self):
+        cleaned = super().clean()
+        date_from, date_to = cleaned.get("date_from"), cleaned.get("date_to")
+        if date_from and date_to and date_from > date_to:
+            self.add_error("date_to", f"“To” ({date_to:%Y-%m-%d}) is before “From” ({date_from:%Y-%m-%d}): swap them.")
+        return cleaned

@@ -27,13 +27,13 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from compression import selectors, services
-from compression.size_curves import size_curve_compute
-from compression.downloads import content_type_for, download_filename, file_response, job_download_filename
+from compression.downloads import content_type_for, file_response, job_download_filename
 from compression.engine import BOUNDS
 from compression.engine.errors import EngineError
 from compression.engine.presets import COMPRESSION_PRESETS, DIMENSION_PRESETS, RESIZE_MODES
 from compression.errors import CompressionError, SyncWorkLimit, http_status
 from compression.models import JobStatus
+from compression.size_curves import size_curve_compute
 from compression.storage_names import THUMBNAIL_FORMAT
 
 from .charts import line_chart
@@ -50,6 +50,8 @@ SIZE_CURVE_CACHE_SECONDS = 7 * 24 * 3600
 SIZE_CURVE_IGNORED_OPTIONS = ("n_colors", "target_size_bytes", "target_psnr", "target_ssim")
 # What the services and the engine refuse with a message (statuses: compression.errors.http_status).
 REFUSALS = (CompressionError, EngineError)
+RERUN_AUTO_ID = "rerun_%s"  # the job page's re-run fields, apart from any other form on the page
+RERUN_FIELDS = ("n_colors", "color_space", "dither", "output_format", "resize_mode", "width", "height")
 
 
 # --------------------------------------------------------------------------------------------
@@ -67,13 +69,10 @@ def _next_url(request, default: str) -> str:
     return default
 
 
-def _error(request, message: str, *, status: int, redirect_to: str, fields=None):
+def _error(request, message: str, *, status: int, redirect_to: str):
     """One error for both kinds of caller: JSON for the dashboard's JS, a message + redirect otherwise."""
     if _wants_json(request):
-        body = {"error": message}
-        if fields:
-            body["fields"] = fields
-        return JsonResponse(body, status=status)
+        return JsonResponse({"error": message}, status=status)
     messages.error(request, message)
     return redirect(redirect_to)
 
@@ -93,13 +92,6 @@ def _job_json(request, job) -> dict:
         "url": reverse("job_detail", args=[job.id]),
         "html": _job_row(request, job),
     }
-
-
-def _download_name(job, fmt: str | None = None) -> str:
-    # The extension is the detected (or produced) format's, never the client's.
-    if fmt is None:
-        return job_download_filename(job)
-    return download_filename(job.upload.original_name, fmt, suffix=f"-k{job.n_colors}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -145,8 +137,7 @@ def upload(request):
     form = JobOptionsForm(request.POST)
     if not form.is_valid():
         fields = {k: [str(e) for e in v] for k, v in form.errors.items()}
-        first = next(iter(fields.values()))[0]
-        return JsonResponse({"error": f"Some options need fixing: {first}", "fields": fields}, status=400)
+        return JsonResponse({"error": f"Some options need fixing: {form.first_error()}", "fields": fields}, status=400)
     try:
         job, _created = services.job_create_from_file(
             owner=request.user, file=file, original_name=file.name, options=form.to_options()
@@ -179,13 +170,20 @@ def jobs_status(request):
 @require_GET
 def job_detail(request, job_id):
     job = selectors.job_get_for_user(user=request.user, job_id=job_id)
+    return _job_page(request, job)
+
+
+def _job_page(request, job, *, rerun_form=None, status: int = 200):
+    """The job page; `rerun_form` is a re-run form posted back with its errors (and typed values)."""
     stats = job.stats or {}
-    palette = sorted(stats.get("palette") or [], key=lambda entry: -entry.get("share", 0))
+    palette = [{**entry, "opacity": _opacity(entry["color"])}
+               for entry in sorted(stats.get("palette") or [], key=lambda entry: -entry.get("share", 0))]
     palette_bar = []
     offset = 0.0
     for entry in palette:
-        palette_bar.append({"color": entry["color"][:7], "x": offset * 100, "w": entry["share"] * 100})
+        palette_bar.append({"color": entry["color"][:7], "opacity": entry["opacity"], "x": offset * 100, "w": entry["share"] * 100})
         offset += entry["share"]
+    rerun_form = rerun_form or JobOptionsForm(initial=JobOptionsForm.initial_from_job(job), auto_id=RERUN_AUTO_ID)
     context = {
         "job": job,
         "stats": stats,
@@ -194,11 +192,17 @@ def job_detail(request, job_id):
         "convergence": line_chart(stats.get("history") or [], x_from=1, title="Inertia per iteration",
                                    x_label="iteration", y_label="inertia"),
         "not_worth_it": bool(job.output_bytes and job.input_bytes and job.output_bytes > job.input_bytes),
-        "rerun_form": JobOptionsForm(initial=JobOptionsForm.initial_from_job(job), auto_id="rerun_%s"),
+        "rerun_form": rerun_form,
+        "rerun_fields": [rerun_form[name] for name in RERUN_FIELDS],
         "is_active": job.status in ACTIVE_STATUSES,
         "before_rect": _before_rect(job, stats),
     }
-    return render(request, "dashboard/job_detail.html", context)
+    return render(request, "dashboard/job_detail.html", context, status=status)
+
+
+def _opacity(color: str) -> float:
+    """0-1 from a palette colour "#rrggbb" or "#rrggbbaa" (alpha images)."""
+    return int(color[7:9], 16) / 255 if len(color) == 9 else 1.0
 
 
 def _before_rect(job, stats) -> str:
@@ -274,7 +278,7 @@ def job_image(request, job_id, kind):
         raise Http404("No such image.")
     # Streamed (as every download is): the pictures stay same-origin, so a strict CSP
     # (img-src 'self') holds on every storage backend.
-    return file_response(field, filename=_download_name(job, fmt), content_type=content_type_for(fmt),
+    return file_response(field, filename=job_download_filename(job, fmt=fmt), content_type=content_type_for(fmt),
                          as_attachment=False)
 
 
@@ -285,7 +289,7 @@ def job_thumbnail(request, job_id):
     job = selectors.job_get_for_user(user=request.user, job_id=job_id)
     if not job.thumbnail:
         raise Http404("This job has no thumbnail.")
-    name = download_filename(job.upload.original_name, THUMBNAIL_FORMAT, suffix=f"-k{job.n_colors}-thumbnail")
+    name = job_download_filename(job, fmt=THUMBNAIL_FORMAT, extra="-thumbnail")
     return file_response(job.thumbnail, filename=name, content_type=content_type_for(THUMBNAIL_FORMAT), as_attachment=False)
 
 
@@ -295,7 +299,7 @@ def job_download(request, job_id):
     job = selectors.job_get_for_user(user=request.user, job_id=job_id)
     if not job.result:
         raise Http404("This job has no result.")
-    return file_response(job.result, filename=_download_name(job), content_type=content_type_for(job.result_format))
+    return file_response(job.result, filename=job_download_filename(job), content_type=content_type_for(job.result_format))
 
 
 @login_required
@@ -316,17 +320,23 @@ def job_cancel(request, job_id):
 @login_required
 @require_POST
 def job_rerun(request, job_id):
+    """A new job with the posted changes. Errors name their field: beside it on the job page
+    (re-rendered with what was typed), or as JSON `fields` for the dashboard's script."""
     job = selectors.job_get_for_user(user=request.user, job_id=job_id)
-    back = _next_url(request, reverse("job_detail", args=[job.id]))
-    form = JobOptionsForm(request.POST)
-    if not form.is_valid():
-        fields = {k: [str(e) for e in v] for k, v in form.errors.items()}
-        first = next(iter(fields.values()))[0]
-        return _error(request, f"Some options need fixing: {first}", status=400, redirect_to=back, fields=fields)
-    try:
-        new_job = services.job_rerun(job=job, changes=form.to_changes(request.POST.keys()))
-    except REFUSALS as exc:  # not finished, a quota, options that do not fit the image
-        return _error(request, str(exc), status=http_status(exc), redirect_to=back)
+    form = JobOptionsForm(request.POST, auto_id=RERUN_AUTO_ID)
+    status = 400
+    if form.is_valid():
+        try:
+            new_job = services.job_rerun(job=job, changes=form.to_changes(request.POST.keys()))
+        except REFUSALS as exc:  # not finished, a quota, options that do not fit the image
+            field = getattr(exc, "field", None)
+            form.add_error(field if field in form.fields else None, str(exc))
+            status = http_status(exc)
+    if form.errors:
+        if _wants_json(request):
+            fields = {k: [str(e) for e in v] for k, v in form.errors.items()}
+            return JsonResponse({"error": form.first_error(), "fields": fields}, status=status)
+        return _job_page(request, job, rerun_form=form, status=status)
     new_job.refresh_from_db()
     if _wants_json(request):
         return JsonResponse({"job": _job_json(request, new_job)}, status=201)
@@ -361,8 +371,11 @@ def history(request):
             "output_format": data.get("output_format") or None,
             "created_after": _day_start(data.get("date_from")),
             "created_before": _day_start(data.get("date_to"), plus_days=1),
+            "name_contains": data.get("q") or None,
         }
     jobs = selectors.job_list_for_user(user=request.user, **filters)
+    if form.errors:  # the form says what to fix; a list filtered otherwise would mislead
+        jobs = jobs.none()
     page = Paginator(jobs, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)

@@ -59,7 +59,7 @@ class JobOptionsSerializer(serializers.Serializer):
                   "chosen to meet target_ssim (default 0.95).",
     )
     init = serializers.ChoiceField(choices=INITS, required=False, help_text="How K-Means picks its starting centres.")
-    color_space = serializers.ChoiceField(choices=COLOR_SPACES, required=False, help_text="Where K-Means measures distances.")
+    color_space = serializers.ChoiceField(choices=COLOR_SPACES, required=False, help_text="Where K-Means measures distances: rgb (RGB) or oklab (Perceptual (Oklab)).")
     dither = bounded("dither", required=False, help_text="Floyd-Steinberg strength, 0 (off) to 1.")
     max_iter = bounded("max_iter", required=False, help_text="Most Lloyd iterations.")
     seed = bounded("seed", required=False, help_text="Random seed (reproducible results).")

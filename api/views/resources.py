@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from compression import selectors, services
-from compression.downloads import content_type_for, download_filename, file_response
+from compression.downloads import content_type_for, download_filename, file_response, job_download_filename
 from compression.engine import InvalidOptions
 from compression.models import CompressionJob, JobStatus, Upload
 from compression.storage_names import THUMBNAIL_FORMAT
@@ -208,7 +208,7 @@ class JobThumbnailApi(APIView):
         job = job_get(request, job_id)
         if job.status != JobStatus.SUCCEEDED or not job.thumbnail:
             raise Conflict(f"This job has no thumbnail (it is {job.status}); use the download link.")
-        name = download_filename(job.upload.original_name, THUMBNAIL_FORMAT, suffix=f"-k{job.n_colors}-thumbnail")
+        name = job_download_filename(job, fmt=THUMBNAIL_FORMAT, extra="-thumbnail")
         return file_response(job.thumbnail, filename=name, content_type=content_type_for(THUMBNAIL_FORMAT), as_attachment=False)
 
 
