@@ -551,3 +551,10 @@ def test_pages_stay_under_300_kb_of_our_js_and_css(alice_client, alice_job):
         assert assets, url
         total = sum(len(open(finders.find(a), "rb").read()) for a in assets)
         assert total < 300 * 1024, (url, total)
+
+
+def test_the_job_page_gives_the_format_advice_of_the_verdict(alice_client, alice_job):
+    alice_job.refresh_from_db()
+    verdict = alice_job.stats["verdict"]
+    body = alice_client.get(reverse("job_detail", args=[alice_job.id])).content.decode()
+    assert 'id="verdict"' in body and verdict["message"].split(":")[0] in body
