@@ -185,6 +185,7 @@ def run_latency(corpus: bool) -> None:
     django_setup()
     from compression.previews import preview_cache
 
+    print(f"\nload average before: {' '.join(f'{v:.1f}' for v in os.getloadavg())} (1, 5, 15 min; {os.cpu_count()} cores)")
     print("\n| upload, case | calls | server p50 ms | server p95 ms | wall p50 ms | wall p95 ms |")
     print("|---|---|---|---|---|---|")
     for size, data in latency_images(corpus).items():
@@ -217,6 +218,7 @@ def run_latency(corpus: bool) -> None:
             thread.join()
         print(summary(f"{size}, warm, {USERS} users at once", results))
         preview_cache.clear()
+    print(f"\nload average after: {' '.join(f'{v:.1f}' for v in os.getloadavg())}")
 
 
 def _variant(data: bytes, index: int) -> bytes:
