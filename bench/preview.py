@@ -19,8 +19,11 @@ Uploads: a photo Lanczos-resized to 1 MP and to 24 MP, stored as PNG (tests/imag
 --corpus: large/dennis-buchner... and large/rachel-hisko... at its own 6000×4000). Per size:
 - cold: the first preview of an upload (decodes it under the caps and prepares the source),
   3 uploads; the process's preview cache is cleared before each;
-- warm, one user: a K sweep 16, 12, 8, 6, 4, 6, 8, 12, 16, ... (36 calls) on a prepared source;
-- warm, five users: five users (own upload, own prepared source) each run the same sweep in its
+- warm, one user, new K: K = 4, 5, ..., 39 (36 calls, each K new: quantize, remap, encode,
+  measure, estimate) on a prepared source;
+- warm, one user, K seen before: then K back and forth over the last 12 of those (36 calls),
+  which the source remembers (`REMEMBERED_RESULTS`): what a slider dragged back costs;
+- warm, five users: five users (own upload, own prepared source) each run both sweeps in its
   own thread at once; figures over all their calls.
 Times are the `server_ms` the endpoint reports (request parsed to answer built) and the wall
 time of the test-client call; p50 and p95 (nearest rank).
@@ -43,8 +46,10 @@ from corpus import require  # noqa: E402
 
 FORMATS = ("png", "webp", "gif")
 KS = (4, 16, 64)
-SWEEP = (16, 12, 8, 6, 4, 6, 8, 12)
 WARM_CALLS = 36
+NEW_KS = tuple(range(4, 4 + WARM_CALLS))  # every K new to the source: all the work
+# Back and forth over the last 12 of them: the source remembers its last 12 results.
+SEEN_KS = ((NEW_KS[-12:][::-1] + NEW_KS[-12:]) * 2)[:WARM_CALLS]
 USERS = 5
 COLD_UPLOADS = 3
 
@@ -156,21 +161,21 @@ def make_user(name: str, data: bytes):
     return client, upload
 
 
-def preview_call(client, upload, k: int) -> tuple[float, float, bool]:
-    """(server_ms, wall_ms, source_cached) of one preview."""
+def preview_call(client, upload, k: int) -> tuple[float, float, bool, bool]:
+    """(server_ms, wall_ms, source_cached, reused) of one preview."""
     started = time.perf_counter()
     response = client.post(f"/api/uploads/{upload.id}/preview/", {"n_colors": k}, content_type="application/json")
     wall = (time.perf_counter() - started) * 1000
     assert response.status_code == 200, response.content[:300]
     body = response.json()
-    return body["server_ms"], wall, body["source_cached"]
+    return body["server_ms"], wall, body["source_cached"], body["reused"]
 
 
-def sweep(client, upload, calls: int) -> list[tuple[float, float]]:
+def sweep(client, upload, ks, reused: bool) -> list[tuple[float, float]]:
     out = []
-    for i in range(calls):
-        server, wall, cached = preview_call(client, upload, SWEEP[i % len(SWEEP)])
-        assert cached
+    for k in ks:
+        server, wall, cached, was_reused = preview_call(client, upload, k)
+        assert cached and was_reused is reused, (k, cached, was_reused)
         out.append((server, wall))
     return out
 
@@ -193,30 +198,33 @@ def run_latency(corpus: bool) -> None:
         for i in range(COLD_UPLOADS):
             client, upload = make_user(f"cold{size[:2].strip()}x{i}", _variant(data, i))
             preview_cache.clear()
-            server, wall, cached = preview_call(client, upload, 16)
+            server, wall, cached, _reused = preview_call(client, upload, 16)
             assert not cached
             cold.append((server, wall))
         print(summary(f"{size}, cold (first call, decode)", cold))
         client, upload = make_user(f"warm{size[:2].strip()}", data)
         preview_call(client, upload, 16)
-        print(summary(f"{size}, warm, one user", sweep(client, upload, WARM_CALLS)))
+        print(summary(f"{size}, warm, one user, new K", sweep(client, upload, NEW_KS, False)))
+        print(summary(f"{size}, warm, one user, K seen before", sweep(client, upload, SEEN_KS, True)))
         users = [make_user(f"u{size[:2].strip()}x{i}", _variant(data, 100 + i)) for i in range(USERS)]
         for client, upload in users:
             preview_call(client, upload, 16)
-        results: list[tuple[float, float]] = []
+        results: dict[bool, list[tuple[float, float]]] = {False: [], True: []}
         lock = threading.Lock()
 
         def tune(client, upload):
-            times = sweep(client, upload, WARM_CALLS)
+            new, seen = sweep(client, upload, NEW_KS, False), sweep(client, upload, SEEN_KS, True)
             with lock:
-                results.extend(times)
+                results[False].extend(new)
+                results[True].extend(seen)
 
         threads = [threading.Thread(target=tune, args=user) for user in users]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
-        print(summary(f"{size}, warm, {USERS} users at once", results))
+        print(summary(f"{size}, warm, {USERS} users at once, new K", results[False]))
+        print(summary(f"{size}, warm, {USERS} users at once, K seen before", results[True]))
         preview_cache.clear()
     print(f"\nload average after: {' '.join(f'{v:.1f}' for v in os.getloadavg())}")
 

@@ -58,4 +58,5 @@ class PreviewSerializer(serializers.Serializer):
     heatmap_units = serializers.CharField(required=False, help_text="With views=heatmap: the units of heatmap_max_error.")
     clusters = serializers.CharField(required=False, help_text="With views=clusters: each pixel painted by its cluster, a PNG data URL.")
     source_cached = serializers.BooleanField(help_text="The upload's decoded preview came from this server's cache.")
+    reused = serializers.BooleanField(help_text="The same options were previewed on this source before: the answer is that one's.")
     server_ms = serializers.FloatField(help_text="Time spent in the server on this answer.")

@@ -74,6 +74,7 @@ class UploadPreviewApi(APIView):
             "output_height": r.output_height,
             "not_worth_it": r.not_worth_it,
             "source_cached": preview.source_cached,
+            "reused": r.reused,
         }
         if r.heatmap_png is not None:
             body.update(

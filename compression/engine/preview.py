@@ -11,7 +11,8 @@ Two steps, so the slow part runs once per image and geometry:
 - `render_preview(source, options)` only clusters the histogram, remaps (dithering when asked),
   encodes a fast PNG (zlib level 1) and measures PSNR/SSIM on the preview, maps the size sample
   to the same palette and encodes it in the chosen output format for the size estimate, and
-  paints the optional views.
+  paints the optional views. The last `REMEMBERED_RESULTS` results of a source are kept: the same
+  options again (a slider dragged back) return the same result without the work.
 
 Size estimate: exact when the preview is the whole output (at most `ESTIMATE_SAMPLE_PIXELS`, not
 shrunk): the preview's indices encoded in the output format. Otherwise the sample is made of *row
@@ -37,8 +38,10 @@ from __future__ import annotations
 
 import colorsys
 import math
+import dataclasses
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -59,6 +62,9 @@ DEFAULT_PREVIEW_PIXELS = 500_000
 ESTIMATE_SAMPLE_PIXELS = 131_072  # full-resolution pixels encoded per preview for the size estimate
 PREVIEW_PNG_LEVEL = 1  # zlib level of the preview images: a third of level 6's time, ~10% larger
 VIEWS = ("heatmap", "clusters")
+# Results kept per source, most recent first out last: a K slider dragged back and forth asks for
+# the same options again, and a result (PNGs and figures, deterministic) is a few hundred KB.
+REMEMBERED_RESULTS = 12
 FIXED_K_MESSAGE = "Previews take a fixed K: leave the size and quality targets out."
 SEGMENT_ROWS = 8  # rows per segment of the size sample (even: the join measure halves them)
 # Geometry options: a prepared source serves every option except these.
@@ -104,6 +110,7 @@ class PreviewSource:
     output_height: int
     input_bytes: int
     _histograms: dict[str, ColorHistogram] = field(default_factory=dict)
+    _results: OrderedDict = field(default_factory=OrderedDict)  # (options, views) -> PreviewResult
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def histogram(self, color_space: str) -> ColorHistogram:
@@ -124,7 +131,22 @@ class PreviewSource:
         total = self.pixels.nbytes + (0 if self.sample is self.pixels else self.sample.nbytes)
         for h in self._histograms.values():
             total += h.colors.nbytes + h.counts.nbytes + h.inverse.nbytes + h.features.nbytes
+        for result in list(self._results.values()):
+            total += len(result.image_png) + len(result.heatmap_png or b"") + len(result.clusters_png or b"")
         return total
+
+    def _remembered(self, key) -> "PreviewResult | None":
+        with self._lock:
+            result = self._results.get(key)
+            if result is not None:
+                self._results.move_to_end(key)
+            return result
+
+    def _remember(self, key, result: "PreviewResult") -> None:
+        with self._lock:
+            self._results[key] = result
+            while len(self._results) > REMEMBERED_RESULTS:
+                self._results.popitem(last=False)
 
 
 @dataclass(frozen=True)
@@ -147,6 +169,7 @@ class PreviewResult:
     heatmap_max_error: float | None  # the legend's top; units: ERROR_UNITS[color_space]
     clusters_png: bytes | None
     timings_ms: dict[str, float]
+    reused: bool = False  # the same options were rendered on this source before: returned as they were
 
     @property
     def estimated_ratio(self) -> float:
@@ -211,7 +234,17 @@ def render_preview(source: PreviewSource, options: CompressOptions, *, views=())
     unknown = [view for view in views if view not in VIEWS]
     if unknown:
         raise InvalidOptions(f"Unknown view(s) {', '.join(map(str, unknown))}; choose from {', '.join(VIEWS)}.", field="views")
-    o = options
+    key = (options, tuple(sorted(set(views))))
+    remembered = source._remembered(key)
+    if remembered is not None:
+        return dataclasses.replace(remembered, reused=True)
+    result = _render(source, options, views)
+    source._remember(key, result)
+    return result
+
+
+def _render(source: PreviewSource, o: CompressOptions, views) -> PreviewResult:
+    """`render_preview` on validated options."""
     timings: dict[str, float] = {}
     clock = time.perf_counter()
 

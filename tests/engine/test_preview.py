@@ -38,9 +38,10 @@ def test_the_preview_is_the_output_shrunk_to_preview_pixels(kodim23_source):
     assert width * height <= 100_000 and abs(width / height - 1.5) < 0.01
 
 
-def test_rendering_is_deterministic(kodim23_source):
-    options = CompressOptions(n_colors=12, seed=3)
-    first, second = render_preview(kodim23_source, options), render_preview(kodim23_source, options)
+def test_rendering_is_deterministic(kodim23):
+    options = CompressOptions(n_colors=12, seed=3, dither=0.5)
+    first, second = (render_preview(prepare_preview(kodim23, options, preview_pixels=50_000), options) for _ in range(2))
+    assert not first.reused and not second.reused  # two sources: both did the work
     assert first.image_png == second.image_png
     assert first.palette == second.palette and first.estimated_bytes == second.estimated_bytes
 
@@ -146,3 +147,13 @@ def test_a_crop_outside_the_image_is_refused_before_any_work(kodim23):
 
     with pytest.raises(InvalidOptions):
         prepare_preview(kodim23, CompressOptions(crop_box=CropBox(700, 0, 200, 100)))
+
+
+def test_the_same_options_again_return_the_remembered_result(kodim23_source):
+    options = CompressOptions(n_colors=7, seed=11)
+    first = render_preview(kodim23_source, options, views=("clusters",))
+    other = render_preview(kodim23_source, CompressOptions(n_colors=8, seed=11), views=("clusters",))
+    again = render_preview(kodim23_source, options, views=("clusters",))
+    assert not first.reused and not other.reused and again.reused
+    assert again.image_png == first.image_png and again.palette == first.palette
+    assert not render_preview(kodim23_source, options, views=("heatmap",)).reused  # other views: other work
