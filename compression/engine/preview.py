@@ -37,8 +37,8 @@ first). numpy + Pillow only.
 from __future__ import annotations
 
 import colorsys
-import math
 import dataclasses
+import math
 import threading
 import time
 from collections import OrderedDict
@@ -62,8 +62,9 @@ DEFAULT_PREVIEW_PIXELS = 500_000
 ESTIMATE_SAMPLE_PIXELS = 131_072  # full-resolution pixels encoded per preview for the size estimate
 PREVIEW_PNG_LEVEL = 1  # zlib level of the preview images: a third of level 6's time, ~10% larger
 VIEWS = ("heatmap", "clusters")
-# Results kept per source, most recent first out last: a K slider dragged back and forth asks for
-# the same options again, and a result (PNGs and figures, deterministic) is a few hundred KB.
+# Results kept per source (the least recently used dropped first): a K slider dragged back and
+# forth asks for the same options again, and a result (PNGs and figures, deterministic) is a few
+# hundred KB.
 REMEMBERED_RESULTS = 12
 FIXED_K_MESSAGE = "Previews take a fixed K: leave the size and quality targets out."
 SEGMENT_ROWS = 8  # rows per segment of the size sample (even: the join measure halves them)
