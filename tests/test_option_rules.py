@@ -4,11 +4,12 @@ API serializer and the engine give the same answer, with the same message, at an
 
 import pytest
 
-from api.serializers import JobOptionsSerializer
-from compression.engine import BOUNDS, InvalidOptions, validate_options
+from api.serializers import JobOptionsSerializer, PreviewRequestSerializer
+from compression.engine import BOUNDS, InvalidOptions, prepare_preview, validate_options
 from compression.engine.dimensions import CropBox
 from compression.engine.options import CompressOptions
 from dashboard.forms import JobOptionsForm
+from tests.helpers import png_bytes
 
 CROP = {"crop_x": "x", "crop_y": "y", "crop_width": "width", "crop_height": "height"}
 CROP_DEFAULTS = {"crop_x": 0, "crop_y": 0, "crop_width": 5, "crop_height": 5}
@@ -30,6 +31,12 @@ def _engine(name, value):
     """The engine's verdict: None when allowed, else its message."""
     if name == "target_size_kb":  # the faces' unit for target_size_bytes: its bound is checked as is
         return None if BOUNDS[name].contains(value) else BOUNDS[name].message
+    if name == "preview_pixels":  # an argument of previews, not a job option
+        try:
+            prepare_preview(png_bytes(), CompressOptions(), preview_pixels=value)
+        except InvalidOptions as exc:
+            return str(exc)
+        return None
     if name in CROP:
         options = CompressOptions(crop_box=CropBox(**{CROP[k]: v for k, v in {**CROP_DEFAULTS, name: value}.items()}))
     else:
@@ -46,7 +53,7 @@ def _serializer(name, value):
         data = {"crop": {CROP[k]: v for k, v in {**CROP_DEFAULTS, name: value}.items()}}
     else:
         data = {name: value}
-    serializer = JobOptionsSerializer(data=data)
+    serializer = (PreviewRequestSerializer if name == "preview_pixels" else JobOptionsSerializer)(data=data)
     if serializer.is_valid():
         return None
     errors = serializer.errors["crop"][CROP[name]] if name in CROP else serializer.errors[name]
@@ -93,5 +100,5 @@ def test_form_serializer_and_engine_agree_at_and_beyond_each_bound(name, value, 
 def test_every_bound_is_checked_above():
     """A new bound cannot be added without the faces being compared on it."""
     assert {name for name, _, _ in CASES} == set(BOUNDS)
-    offered = set(FORM_DATA) | {"max_iter", "seed", "scale_percent", "target_size_bytes", "png_optimize_level"}
+    offered = set(FORM_DATA) | {"max_iter", "seed", "scale_percent", "target_size_bytes", "png_optimize_level", "preview_pixels"}
     assert offered == set(BOUNDS)

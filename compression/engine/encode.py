@@ -75,7 +75,7 @@ def _png_rows(indices: np.ndarray, bits: int) -> np.ndarray:
     return rows
 
 
-def _encode_png(indices: np.ndarray, palette: np.ndarray, exif: bytes | None) -> bytes:
+def _encode_png(indices: np.ndarray, palette: np.ndarray, exif: bytes | None, level: int = PNG_DEFLATE_LEVEL) -> bytes:
     """Indexed PNG written directly: IHDR, PLTE, tRNS (alpha palettes), eXIf (when given), IDAT, IEND.
 
     Scanlines use filter type 0 (None), as the PNG specification recommends for palette images
@@ -98,7 +98,7 @@ def _encode_png(indices: np.ndarray, palette: np.ndarray, exif: bytes | None) ->
     if exif:
         parts.append(_png_chunk(b"eXIf", exif[len(EXIF_HEADER) :] if exif.startswith(EXIF_HEADER) else exif))
     rows = _png_rows(indices, bits)
-    parts.append(_png_chunk(b"IDAT", deflate.zlib_compress(memoryview(rows).cast("B"), PNG_DEFLATE_LEVEL)))
+    parts.append(_png_chunk(b"IDAT", deflate.zlib_compress(memoryview(rows).cast("B"), level)))
     del rows
     parts.append(_png_chunk(b"IEND", b""))
     return b"".join(parts)
@@ -135,6 +135,7 @@ def encode(
     png_optimize_level: int | None = None,
     strip_metadata: bool = True,
     exif: bytes | None = None,
+    png_compress_level: int = PNG_DEFLATE_LEVEL,
 ) -> bytes:
     """Encode a palette image.
 
@@ -152,6 +153,8 @@ def encode(
         applied to the pixels, so the caller must pass EXIF with orientation reset).
     exif : bytes or None
         EXIF block to keep when `strip_metadata` is False.
+    png_compress_level : int
+        libdeflate level 0-12 of PNG output; previews take 1 (fast), outputs the default (9).
 
     Returns
     -------
@@ -162,7 +165,7 @@ def encode(
     if palette.shape[1] == 4 and (palette[:, 3] == FULLY_OPAQUE).all():
         palette = palette[:, :3]  # an all-opaque alpha column would only add a useless tRNS chunk
     if output_format == "png":
-        data = _encode_png(indices, palette, extra.get("exif"))
+        data = _encode_png(indices, palette, extra.get("exif"), png_compress_level)
         if png_optimize_level is not None:
             data = optimize_png(data, png_optimize_level, strip_metadata=strip_metadata)
         return data

@@ -112,7 +112,8 @@ def jobs_delete(*, jobs) -> int:
 def job_options_checked(*, owner, upload: Upload, options: dict, rerun_of=None) -> CompressionJob:
     """An unsaved job of `owner` on `upload` with `options` (missing or None values take the
     defaults), every option checked by the engine against the upload's size (InvalidOptions naming
-    the field). Job creation saves it; previews and the verdict only read its engine options."""
+    the field). Job creation saves it; previews and the verdict only read its engine options
+    (`job.to_compress_options()`)."""
     from compression.engine import ENGINE_VERSION, InvalidOptions, validate_options
 
     if upload.owner_id != owner.pk:
