@@ -244,7 +244,7 @@ ADMIN_ROUTES = [(route, pattern) for route, pattern, _ in id_routes() if admin_m
 def test_admin_object_routes_need_staff(alice_objects, client, bob_client, route, pattern):
     source = ADMIN_OBJECTS[admin_model(route)]
     object_id = alice_objects[source] if source else "1"
-    url = fill_route(route, {"object_id": object_id, "id": object_id})
+    url = fill_route(route, {"object_id": object_id, "id": object_id, "job_id": object_id})
     for c in (client, bob_client):
         for method in ("get", "post"):
             response = getattr(c, method)(url)
