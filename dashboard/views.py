@@ -91,7 +91,12 @@ def _job_json(request, job) -> dict:
         "status": job.status,
         "progress": job.progress,
         "finished": job.is_finished,
+        "status_display": job.get_status_display(),
         "url": reverse("job_detail", args=[job.id]),
+        "name": job.upload.original_name,
+        # Before -> after bytes for the batch summary (output_bytes is null until the job succeeds).
+        "input_bytes": job.input_bytes or job.upload.size_bytes,
+        "output_bytes": job.output_bytes,
         "html": _job_row(request, job),
     }
 

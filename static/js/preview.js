@@ -1,0 +1,141 @@
+/* Live previews (POST /api/uploads/<id>/preview/) and their display, for the tuning screen and
+   the job page. One request in flight plus the latest pending: while K is dragged the server
+   works on one value and the newest value waits, so the image keeps up without a queue. */
+(function () {
+  "use strict";
+
+  /* PreviewClient(onResult, onError, onState).ask(url, payload) asks for a preview.
+     - At most one request is in flight; asking meanwhile replaces the pending payload.
+     - Every request carries a sequence number; a response older than the newest one shown is
+       dropped, so a slow answer never overwrites a newer preview.
+     - abort() cancels the request in flight (another file was selected: its answer is stale).
+     - A 429 waits for Retry-After before sending the pending payload; the last preview stays. */
+  function PreviewClient(handlers) {
+    this.onResult = handlers.onResult;
+    this.onError = handlers.onError;
+    this.onState = handlers.onState || function () {};
+    this.sequence = 0;      // of the newest request made
+    this.shown = 0;         // of the newest response shown
+    this.inFlight = null;   // {controller, seq}
+    this.pending = null;    // {url, payload, seq, startedAt}
+    this.retryTimer = null;
+  }
+
+  PreviewClient.prototype.ask = function (url, payload, startedAt) {
+    this.sequence += 1;
+    this.pending = { url: url, payload: payload, seq: this.sequence, startedAt: startedAt || performance.now() };
+    if (!this.inFlight && !this.retryTimer) this.sendPending();
+    this.onState(this.state());
+  };
+
+  PreviewClient.prototype.abort = function () {
+    if (this.inFlight) this.inFlight.controller.abort();
+    this.inFlight = null;
+  };
+
+  PreviewClient.prototype.state = function () {
+    if (this.retryTimer) return "waiting";
+    return this.inFlight || this.pending ? "busy" : "idle";
+  };
+
+  PreviewClient.prototype.sendPending = function () {
+    var self = this;
+    var job = this.pending;
+    if (!job) return;
+    this.pending = null;
+    var controller = new AbortController();
+    var flight = { controller: controller, seq: job.seq };
+    this.inFlight = flight;
+    fetch(job.url, {
+      method: "POST",
+      credentials: "same-origin",
+      signal: controller.signal,
+      headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": KMC.csrfToken() },
+      body: JSON.stringify(job.payload)
+    }).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (data) {
+        if (self.inFlight === flight) self.inFlight = null;
+        if (response.status === 429) {
+          var wait = Number(response.headers.get("Retry-After")) || 1;
+          if (!self.pending) self.pending = job;  // retry this one unless a newer one waits
+          self.backOff(wait);
+          self.onError({ status: 429, message: "Busy: the next preview comes in " + wait + " s.", data: data });
+          return;
+        }
+        if (job.seq < self.shown) return;  // a newer preview is already on screen
+        if (!response.ok) {
+          self.shown = job.seq;
+          self.onError({ status: response.status, message: KMC.errorMessage(data, response.status), data: data });
+        } else {
+          self.shown = job.seq;
+          self.onResult(data, { seq: job.seq, startedAt: job.startedAt, payload: job.payload });
+        }
+        self.next();
+      });
+    }).catch(function (err) {
+      if (self.inFlight === flight) self.inFlight = null;
+      if (err.name !== "AbortError") self.onError({ status: 0, message: "The preview failed: check your connection." });
+      self.next();
+    });
+  };
+
+  PreviewClient.prototype.next = function () {
+    if (this.pending && !this.inFlight && !this.retryTimer) this.sendPending();
+    this.onState(this.state());
+  };
+
+  PreviewClient.prototype.backOff = function (seconds) {
+    var self = this;
+    window.clearTimeout(this.retryTimer);
+    this.retryTimer = window.setTimeout(function () { self.retryTimer = null; self.next(); }, seconds * 1000);
+    this.onState(this.state());
+  };
+
+  var SVG = "http://www.w3.org/2000/svg";
+
+  /* The palette as a bar of shares plus swatches; entries {color: "#rrggbb[aa]", share}. */
+  function renderPalette(bar, list, palette) {
+    var entries = (palette || []).slice().sort(function (a, b) { return b.share - a.share; });
+    bar.textContent = "";
+    list.textContent = "";
+    var offset = 0;
+    entries.forEach(function (entry) {
+      var colour = entry.color.slice(0, 7);
+      var rect = document.createElementNS(SVG, "rect");
+      rect.setAttribute("x", (offset * 100).toFixed(4));
+      rect.setAttribute("y", "0");
+      rect.setAttribute("width", (entry.share * 100).toFixed(4));
+      rect.setAttribute("height", "10");
+      rect.setAttribute("fill", colour);
+      bar.appendChild(rect);
+      offset += entry.share;
+      var li = document.createElement("li");
+      li.className = "swatch";
+      var svg = document.createElementNS(SVG, "svg");
+      svg.setAttribute("viewBox", "0 0 10 10");
+      svg.setAttribute("aria-hidden", "true");
+      var square = document.createElementNS(SVG, "rect");
+      square.setAttribute("width", "10");
+      square.setAttribute("height", "10");
+      square.setAttribute("fill", colour);
+      svg.appendChild(square);
+      var text = document.createElement("span");
+      var code = document.createElement("code");
+      code.textContent = entry.color;
+      text.append(code, " " + (entry.share * 100).toFixed(1) + " %");
+      li.append(svg, text);
+      list.appendChild(li);
+    });
+  }
+
+  /* Ratio as the dashboard writes it: "−88 %" for a file 88 % smaller, "+12 %" for larger. */
+  function change(before, after) {
+    if (!before) return "—";
+    var pct = Math.round(100 * (after - before) / before);
+    return (pct < 0 ? "\u2212" + (-pct) : "+" + pct) + " %";
+  }
+
+  KMC.PreviewClient = PreviewClient;
+  KMC.renderPalette = renderPalette;
+  KMC.change = change;
+})();
