@@ -203,8 +203,31 @@ def job_detail(request, job_id):
         "rerun_form": JobOptionsForm(initial=JobOptionsForm.initial_from_job(job), auto_id="rerun_%s"),
         "is_active": job.status in ACTIVE_STATUSES,
         "before_rect": _before_rect(job, stats),
+        "result_view_options": json.dumps(_preview_options(job)),
     }
     return render(request, "dashboard/job_detail.html", context)
+
+
+def _preview_options(job) -> dict:
+    """The job's options as the preview endpoint takes them, for the heat-map and cluster views.
+
+    A preview has no target search, so a job with a target is previewed at the K it chose.
+    """
+    crop = None
+    if job.crop_width is not None and job.crop_height is not None:
+        crop = {"x": job.crop_x or 0, "y": job.crop_y or 0, "width": job.crop_width, "height": job.crop_height}
+    return {
+        "n_colors": job.n_colors_used or job.n_colors,
+        "color_space": job.color_space,
+        "dither": job.dither or 0,
+        "output_format": job.output_format,
+        "resize_mode": job.resize_mode or "",
+        "width": job.width,
+        "height": job.height,
+        "crop": crop,
+        "allow_upscale": bool(job.allow_upscale),
+        "background": job.background or None,
+    }
 
 
 def _before_rect(job, stats) -> str:

@@ -1,0 +1,175 @@
+"""Issue 14's tuning screen in a real browser: choose three photos, tune K live (16 -> 4 -> 16),
+the heat-map and cluster views, compress all, the batch summary and its ZIP; the job page's views;
+the phone width. Every request goes to the live server (the preview endpoint included)."""
+
+import io
+import json
+import re
+import zipfile
+
+import pytest
+from PIL import Image
+from playwright.sync_api import expect
+
+from tests.conftest import PASSWORD
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PHOTOS = ("photos/kodim23.png", "photos/kodim03.png", "photos/kodim15.png")
+PREVIEW_TIMEOUT_MS = 30_000
+JOB_TIMEOUT_MS = 120_000
+
+
+def log_in(page, base):
+    page.goto(f"{base}/login/")
+    page.get_by_label("Username").fill("alice")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(f"{base}/dashboard/")
+    expect(page.locator("#upload-form")).to_have_attribute("data-ready", "true")
+
+
+def preview_requests(page):
+    """The bodies of the preview requests the page sends, in order."""
+    sent = []
+    page.on("request", lambda r: sent.append(json.loads(r.post_data)) if r.url.endswith("/preview/") else None)
+    return sent
+
+
+def settled(page):
+    """Wait until no preview is in flight or pending; return what the screen shows."""
+    tuning = page.locator("#tuning")
+    expect(tuning).to_have_attribute("data-preview-state", "idle", timeout=PREVIEW_TIMEOUT_MS)
+    return {
+        "k": tuning.get_attribute("data-preview-k"),
+        "src": page.locator("#tuning-after").get_attribute("src"),
+        "psnr": page.locator("#fig-psnr").inner_text(),
+        "bytes": page.locator("#fig-bytes").inner_text(),
+        "k_used": page.locator("#fig-k").inner_text(),
+        "swatches": page.locator("#preview-palette .swatch").count(),
+    }
+
+
+def press_repeatedly(locator, key, times):
+    for _ in range(times):
+        locator.press(key)  # each press is one input event, as a drag step is
+
+
+def test_tune_compress_all_and_download_the_zip(page, live_server, alice, corpus_image, screenshot, csp_violations):
+    base = live_server.url
+    log_in(page, base)
+    sent = preview_requests(page)
+
+    page.set_input_files("#file-input", [str(corpus_image(p)) for p in PHOTOS])
+    expect(page.locator("#file-list .file-item")).to_have_count(3)
+    expect(page.locator("#tuning")).to_be_visible()
+    expect(page.locator("#tuning-file")).to_have_text("kodim23.png")
+    first = settled(page)
+    assert first["k"] == "16" and first["src"].startswith("data:image/png;base64,")
+    assert re.fullmatch(r"\d+ of 16", first["k_used"]) and first["swatches"] == int(first["k_used"].split()[0])
+    assert re.search(r"\d", first["psnr"]) and first["bytes"].startswith("≈")
+
+    # Drag K from 16 to 4: twelve input events, fewer requests (one in flight plus the latest),
+    # and the last value wins.
+    k_range = page.get_by_label("Colours (K) slider")
+    before = len(sent)
+    press_repeatedly(k_range, "ArrowLeft", 12)
+    expect(page.get_by_role("spinbutton", name="Colours (K)")).to_have_value("4")
+    at_4 = settled(page)
+    asked = sent[before:]
+    assert 1 <= len(asked) < 12, len(asked)
+    assert asked[-1]["n_colors"] == 4
+    assert at_4["k"] == "4" and re.fullmatch(r"[1-4] of 4", at_4["k_used"]) and at_4["swatches"] <= 4
+    assert at_4["src"] != first["src"] and at_4["psnr"] != first["psnr"] and at_4["bytes"] != first["bytes"]
+
+    # ... and back to 16: the same figures as the first preview, again from the newest value.
+    before = len(sent)
+    press_repeatedly(k_range, "ArrowRight", 12)
+    back = settled(page)
+    assert sent[-1]["n_colors"] == 16 and len(sent) - before < 12
+    assert back["k"] == "16" and back["src"] != at_4["src"] and back["psnr"] != at_4["psnr"]
+    assert back["k_used"] == first["k_used"]
+    screenshot("tuning")
+
+    # The error heat-map (with its legend) and the cluster map.
+    page.get_by_role("radio", name="Error heat-map").check()
+    expect(page.locator("#tuning")).to_have_attribute("data-view-shown", "heatmap", timeout=PREVIEW_TIMEOUT_MS)
+    heat = settled(page)
+    assert sent[-1]["views"] == ["heatmap"] and heat["src"] != back["src"]
+    expect(page.locator("#heatmap-legend")).to_be_visible()
+    expect(page.locator("#heatmap-max")).to_have_text(re.compile(r"^\d+(\.\d+)?$"))
+    page.get_by_role("radio", name="Cluster map").check()
+    expect(page.locator("#tuning")).to_have_attribute("data-view-shown", "clusters", timeout=PREVIEW_TIMEOUT_MS)
+    clusters = settled(page)
+    assert sent[-1]["views"] == ["clusters"] and clusters["src"] not in (heat["src"], back["src"])
+    expect(page.locator("#heatmap-legend")).to_be_hidden()
+    screenshot("tuning-clusters")
+
+    # Another file from the list: its own preview, with the same options.
+    page.get_by_role("button", name="Tune kodim03.png").click()
+    expect(page.locator("#tuning-file")).to_have_text("kodim03.png")
+    other = settled(page)
+    assert other["src"] != clusters["src"] and sent[-1]["n_colors"] == 16
+    page.get_by_role("radio", name="Image", exact=True).check()
+    settled(page)
+
+    # At 375 px the tuning screen does not scroll sideways.
+    page.set_viewport_size({"width": 375, "height": 800})
+    page.wait_for_timeout(200)
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.set_viewport_size({"width": 1440, "height": 900})
+
+    # Compress all three with these options: the batch summary and its totals.
+    page.get_by_role("button", name="Compress all 3 images").click()
+    summary = page.locator("#batch")
+    expect(summary).to_be_visible()
+    expect(page.locator("#tuning")).to_be_hidden()
+    expect(summary).to_have_attribute("data-finished", "true", timeout=JOB_TIMEOUT_MS)
+    rows = page.locator("#batch-rows tr")
+    expect(rows).to_have_count(3)
+    from compression.models import CompressionJob
+
+    jobs = list(CompressionJob.objects.all())
+    assert len(jobs) == 3 and {j.n_colors for j in jobs} == {16} and all(j.status == "succeeded" for j in jobs)
+    before_total = sum(j.input_bytes for j in jobs)
+    after_total = sum(j.output_bytes for j in jobs)
+    pct = round(100 * (after_total - before_total) / before_total)
+    totals = page.locator("#batch-totals").inner_text()
+    assert totals.startswith("3 images, ") and "→" in totals, totals
+    assert totals.endswith(("−" if pct < 0 else "+") + f"{abs(pct)} %"), (totals, pct)
+    for job in jobs:
+        row = page.locator(f'#batch-rows tr[data-job-id="{job.id}"]')
+        expect(row).to_contain_text(job.upload.original_name)
+        expect(row.locator("td").nth(4)).to_have_text(re.compile("Succeeded", re.I))
+    screenshot("batch-summary")
+    page.set_viewport_size({"width": 375, "height": 800})
+    page.wait_for_timeout(200)
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.set_viewport_size({"width": 1440, "height": 900})
+
+    # Download all: one palette PNG per file, each with at most K colours.
+    with page.expect_download() as info:
+        page.get_by_role("link", name="Download all").click()
+    archive = zipfile.ZipFile(info.value.path())
+    names = archive.namelist()
+    assert len(names) == 3 and all(n.endswith(".png") for n in names), names
+    assert {n.split("-k")[0] for n in names} == {"kodim23", "kodim03", "kodim15"}
+    for name in names:
+        image = Image.open(io.BytesIO(archive.read(name)))
+        assert image.format == "PNG" and image.mode == "P"
+        assert len(image.getcolors(256)) <= 16
+
+    # The job page shows the same two views of its own result.
+    page.locator("#batch-rows a", has_text="kodim15.png").click()
+    expect(page).to_have_url(re.compile(r"/jobs/[0-9a-f-]{36}/$"))
+    page.get_by_role("button", name="Error heat-map").click()
+    views = page.locator("#result-views")
+    expect(views.locator("img#result-view-image")).to_have_attribute("src", re.compile("^data:image/png;base64,"), timeout=PREVIEW_TIMEOUT_MS)
+    expect(views.locator("#result-heatmap-legend")).to_be_visible()
+    heat_src = views.locator("#result-view-image").get_attribute("src")
+    page.get_by_role("button", name="Cluster map").click()
+    expect(views).to_have_attribute("data-view", "clusters")
+    expect(views.locator("#result-heatmap-legend")).to_be_hidden()
+    assert views.locator("#result-view-image").get_attribute("src") != heat_src
+    screenshot("job-detail-views")
+    assert csp_violations == []
