@@ -40,6 +40,12 @@ class CompressThrottle(_LiveRatesMixin, SimpleRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": ident}
 
 
+class PreviewThrottle(_LiveRatesMixin, UserRateThrottle):
+    """Previews, per user: a K slider sends many per second, so they have their own scope."""
+
+    scope = "preview"
+
+
 class AuthThrottle(_LiveRatesMixin, SimpleRateThrottle):
     """Password checks (POST /api/auth/token/), per client IP, against password guessing."""
 

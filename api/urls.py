@@ -8,7 +8,7 @@ from django.http import HttpResponse
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from .views import classic, health, resources, root, tokens
+from .views import classic, health, previews, resources, root, tokens
 from .renderers import OpenApiHtmlRenderer, inline_style_csp
 
 app_name = "api"
@@ -60,6 +60,7 @@ urlpatterns = [
     path("uploads/", resources.UploadListApi.as_view(), name="upload-list"),
     path("uploads/<uuid:upload_id>/", resources.UploadDetailApi.as_view(), name="upload-detail"),
     path("uploads/<uuid:upload_id>/download/", resources.UploadDownloadApi.as_view(), name="upload-download"),
+    path("uploads/<uuid:upload_id>/preview/", previews.UploadPreviewApi.as_view(), name="upload-preview"),
     # Jobs
     path("jobs/", resources.JobListApi.as_view(), name="job-list"),
     path("jobs/batch/", resources.JobBatchApi.as_view(), name="job-batch"),

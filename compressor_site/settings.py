@@ -264,6 +264,7 @@ REST_FRAMEWORK = {
         "anon": env.str("API_THROTTLE_ANON", default="60/minute"),
         "compress": env.str("API_THROTTLE_COMPRESS", default="120/minute"),
         "auth": env.str("API_THROTTLE_AUTH", default="10/minute"),
+        "preview": env.str("API_THROTTLE_PREVIEW", default="20/second"),
     },
     "DEFAULT_PAGINATION_CLASS": "api.pagination.ApiPagination",
     "PAGE_SIZE": env_int("API_PAGE_SIZE", 20, minimum=1),
@@ -286,6 +287,11 @@ SYNC_WORK_PER_USER = env_int("SYNC_WORK_PER_USER", 2, minimum=1)
 SYNC_WORK_MAX_SECONDS = env_int("SYNC_WORK_MAX_SECONDS", 600, minimum=1)
 SYNC_WORK_RETRY_SECONDS = env_int("SYNC_WORK_RETRY_SECONDS", 5, minimum=1)
 # Most job ids one ZIP or one batch may name.
+# Prepared preview sources (decoded, downscaled pixels and colour histograms) kept per web process:
+# at most PREVIEW_CACHE_MB, each for PREVIEW_CACHE_SECONDS (compression/previews.py).
+PREVIEW_CACHE_MB = env_int("PREVIEW_CACHE_MB", 256)
+PREVIEW_CACHE_SECONDS = env_int("PREVIEW_CACHE_SECONDS", 600)
+
 API_MAX_BATCH = env_int("API_MAX_BATCH", 100, minimum=1)
 API_MAX_TOKENS_PER_USER = env_int("API_MAX_TOKENS_PER_USER", 50, minimum=1)
 # /api/health fails (503) when the oldest queued job has waited longer than this; 0 = never.

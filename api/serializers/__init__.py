@@ -12,6 +12,7 @@ from .options import (  # noqa: F401
     WaitQuerySerializer,
     options_for_service,
 )
+from .previews import PreviewRequestSerializer, PreviewSerializer  # noqa: F401
 from .resources import (  # noqa: F401
     ApiTokenCreatedSerializer,
     ApiTokenSerializer,

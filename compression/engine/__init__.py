@@ -14,9 +14,11 @@ Functions
     validate_options(options, ...) -> None              every bound and the geometry, InvalidOptions
     plan_geometry(width, height, ...) -> GeometryPlan   crop/scale/resize from the sizes alone
     parse_hex_colour(text) -> (r, g, b)                 "#rrggbb" as the options take it
+    prepare_preview(source, options, ...) -> PreviewSource   decode, geometry, shrink once per image
+    render_preview(source, options, ...) -> PreviewResult    quantize a prepared preview, estimate the size
 Classes
     Quantization, CompressOptions, CompressResult, CompressStats, CropBox, PaletteEntry,
-    SearchAttempt, GeometryPlan, ImageInfo, Bound, DecodeLimits, CappedDecode
+    SearchAttempt, GeometryPlan, ImageInfo, Bound, DecodeLimits, CappedDecode, PreviewSource, PreviewResult
 Errors (all subclasses of EngineError)
     EngineError, InvalidImage, UnsupportedFormat, ImageTooLarge, ImageTooCostly, InvalidOptions
 Constants
@@ -44,6 +46,7 @@ from .options import (
 )
 from .pipeline import compress
 from .prechecks import DecodeLimits, precheck
+from .preview import PreviewResult, PreviewSource, prepare_preview, render_preview
 from .presets import COMPRESSION_PRESETS, DIMENSION_PRESETS, RESIZE_MODES
 from .sandbox import CappedDecode, decode_capped, probe_capped
 
@@ -69,6 +72,8 @@ __all__ = [
     "InvalidImage",
     "InvalidOptions",
     "PaletteEntry",
+    "PreviewResult",
+    "PreviewSource",
     "Quantization",
     "SearchAttempt",
     "UnsupportedFormat",
@@ -78,9 +83,11 @@ __all__ = [
     "parse_hex_colour",
     "plan_geometry",
     "precheck",
+    "prepare_preview",
     "probe",
     "probe_capped",
     "quantize",
+    "render_preview",
     "thumbnail",
     "validate_options",
 ]

@@ -64,7 +64,7 @@ def _png_rows(indices: np.ndarray, bits: int) -> np.ndarray:
     return rows
 
 
-def _encode_png(indices: np.ndarray, palette: np.ndarray, exif: bytes | None) -> bytes:
+def _encode_png(indices: np.ndarray, palette: np.ndarray, exif: bytes | None, level: int = PNG_COMPRESS_LEVEL) -> bytes:
     """Indexed PNG written directly: IHDR, PLTE, tRNS (alpha palettes), eXIf (when given), IDAT, IEND.
 
     Scanlines use filter type 0 (None), as the PNG specification recommends for palette images:
@@ -84,7 +84,7 @@ def _encode_png(indices: np.ndarray, palette: np.ndarray, exif: bytes | None) ->
         parts.append(_png_chunk(b"tRNS", palette[: translucent[-1] + 1, 3].tobytes()))
     if exif:
         parts.append(_png_chunk(b"eXIf", exif[len(EXIF_HEADER) :] if exif.startswith(EXIF_HEADER) else exif))
-    compressor = zlib.compressobj(PNG_COMPRESS_LEVEL)
+    compressor = zlib.compressobj(level)
     rows = max(1, PNG_BLOCK_PIXELS // width)
     compressed = [compressor.compress(_png_rows(indices[top : top + rows], bits)) for top in range(0, height, rows)]
     compressed.append(compressor.flush())
@@ -116,6 +116,7 @@ def encode(
     png_optimize_level: int | None = None,
     strip_metadata: bool = True,
     exif: bytes | None = None,
+    png_compress_level: int = PNG_COMPRESS_LEVEL,
 ) -> bytes:
     """Encode a palette image.
 
@@ -133,6 +134,8 @@ def encode(
         applied to the pixels, so the caller must pass EXIF with orientation reset).
     exif : bytes or None
         EXIF block to keep when `strip_metadata` is False.
+    png_compress_level : int
+        zlib level 0-9 of PNG output; previews take 1 (fast), outputs the default 6.
 
     Returns
     -------
@@ -143,7 +146,7 @@ def encode(
     if palette.shape[1] == 4 and (palette[:, 3] == FULLY_OPAQUE).all():
         palette = palette[:, :3]  # an all-opaque alpha column would only add a useless tRNS chunk
     if output_format == "png":
-        data = _encode_png(indices, palette, extra.get("exif"))
+        data = _encode_png(indices, palette, extra.get("exif"), png_compress_level)
         if png_optimize_level is not None:
             import oxipng
 

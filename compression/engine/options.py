@@ -203,6 +203,7 @@ BOUNDS: dict[str, Bound] = {
         Bound("target_psnr", "The target PSNR", 10, 80, integer=False, unit=" dB"),
         Bound("target_ssim", "The target SSIM", 0.1, 1, integer=False),
         Bound("png_optimize_level", "The PNG optimisation level", 0, 6),
+        Bound("preview_pixels", "The preview size", 16_384, 2_000_000, unit=" pixels"),
     )
 }
 TARGET_FIELDS = ("target_size_bytes", "target_psnr", "target_ssim")

@@ -26,6 +26,7 @@ from .jobs import (
     jobs_cancel,
     jobs_delete,
 )
+from .previews import preview_create
 from .quotas import jobs_today, lock_user, storage_bytes_for_user
 from .recovery import job_requeue_lost, jobs_recover_stale
 from .sync_work import sync_work_slot
@@ -49,6 +50,7 @@ __all__ = [
     "jobs_recover_stale",
     "jobs_today",
     "lock_user",
+    "preview_create",
     "prune_old",
     "storage_bytes_for_user",
     "storage_orphans_delete",

@@ -1,5 +1,7 @@
 """Jobs: creation (options checked by the engine, quotas), cancellation, re-runs and deletion."""
 
+from typing import TYPE_CHECKING
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -12,6 +14,9 @@ from compression.stored_files import delete_files, job_file_names
 from .queue import enqueue_job
 from .quotas import check_job_quota, check_storage_quota, lock_user
 from .uploads import upload_get_or_create, upload_delete
+
+if TYPE_CHECKING:
+    from compression.engine import CompressOptions
 
 
 def job_create(*, owner, upload: Upload, options: dict | None = None) -> CompressionJob:
@@ -109,12 +114,12 @@ def jobs_delete(*, jobs) -> int:
     return len(ids)
 
 
-@transaction.atomic
-def _job_create(*, owner, upload: Upload, options: dict, enqueue: bool, rerun_of=None) -> CompressionJob:
-    from compression.engine import ENGINE_VERSION, InvalidOptions, validate_options
+def job_options_check(*, upload: Upload, options: dict) -> "tuple[dict, CompressOptions]":
+    """(every option's value, the engine's CompressOptions) for a job of `upload` with `options`
+    (missing or None values take the defaults); engine InvalidOptions when they are refused.
+    Job creation and previews check options alike through this."""
+    from compression.engine import InvalidOptions, validate_options
 
-    if upload.owner_id != owner.pk:
-        raise NotFound("No upload matches the given query.")
     unknown = sorted(set(options) - set(OPTION_DEFAULTS))
     if unknown:
         raise InvalidOptions(f"Unknown option(s): {', '.join(unknown)}.")
@@ -125,13 +130,22 @@ def _job_create(*, owner, upload: Upload, options: dict, enqueue: bool, rerun_of
         raise InvalidOptions("A crop box needs crop_width and crop_height (crop_x and crop_y default to 0).")
     if values["background"] is not None:
         values["background"] = _normalise_colour(values["background"])
-
-    job = CompressionJob(owner=owner, upload=upload, rerun_of=rerun_of, **values)
     try:
-        engine_options = job.to_compress_options()
+        engine_options = CompressionJob(upload=upload, **values).to_compress_options()
     except (TypeError, ValueError) as exc:
         raise InvalidOptions(f"Invalid options: {exc}") from exc
     validate_options(engine_options, image_width=upload.width, image_height=upload.height)
+    return values, engine_options
+
+
+@transaction.atomic
+def _job_create(*, owner, upload: Upload, options: dict, enqueue: bool, rerun_of=None) -> CompressionJob:
+    from compression.engine import ENGINE_VERSION, InvalidOptions
+
+    if upload.owner_id != owner.pk:
+        raise NotFound("No upload matches the given query.")
+    values, _engine_options = job_options_check(upload=upload, options=options)
+    job = CompressionJob(owner=owner, upload=upload, rerun_of=rerun_of, **values)
     job.engine_version = ENGINE_VERSION
     try:
         job.full_clean(exclude=["owner", "upload", "rerun_of", "result"])

@@ -10,11 +10,11 @@ from tests.conftest import REPO_ROOT
 
 FUNCTIONS = {
     "quantize", "elbow", "compress", "probe", "thumbnail", "validate_options", "plan_geometry", "parse_hex_colour",
-    "precheck", "decode_capped", "probe_capped",
+    "precheck", "decode_capped", "probe_capped", "prepare_preview", "render_preview",
 }
 CLASSES = {
     "Quantization", "CompressOptions", "CompressResult", "CompressStats", "CropBox", "PaletteEntry", "SearchAttempt",
-    "GeometryPlan", "ImageInfo", "Bound", "DecodeLimits", "CappedDecode",
+    "GeometryPlan", "ImageInfo", "Bound", "DecodeLimits", "CappedDecode", "PreviewSource", "PreviewResult",
 }
 ERRORS = {"EngineError", "InvalidImage", "UnsupportedFormat", "ImageTooLarge", "ImageTooCostly", "InvalidOptions"}
 PRESET_TUPLES = {"COMPRESSION_PRESETS", "DIMENSION_PRESETS", "RESIZE_MODES"}

@@ -1,0 +1,314 @@
+"""Previews: what `compress` would make of an image, on a downscaled copy, fast enough to follow a slider.
+
+Two steps, so the slow part runs once per image and geometry:
+
+- `prepare_preview(source, options)` decodes (or takes the `decode_capped` result), applies the
+  geometry with the same plan as `compress` (`options.check_geometry` + `dimensions.apply_plan`),
+  shrinks the result to at most `preview_pixels` (Lanczos) and keeps a *size sample*: the whole
+  output when it has at most `ESTIMATE_SAMPLE_PIXELS` pixels, else full-resolution 64×64 tiles
+  spread over it (`curves._tile_sample`). Colour histograms of the preview are built once per
+  colour space (`kmeans.build_histogram`).
+- `render_preview(source, options)` only clusters the histogram, remaps (dithering when asked),
+  encodes a fast PNG (zlib level 1) and measures PSNR/SSIM on the preview, maps the size sample
+  to the same palette and encodes it in the chosen output format for the size estimate, and
+  paints the optional views.
+
+Size estimate: exact when the sample is the whole output; otherwise
+``overhead + (sample_bytes - overhead) * output_pixels / sample_pixels`` (``overhead``: the same
+palette encoded as 1×1, headers and palette chunks), divided by `TILE_OVERESTIMATE[format]`: a
+mosaic of tiles compresses worse than the image it came from (every tile edge breaks the
+encoder's context), by a factor measured over tests/images photos and graphics with
+`bench/preview.py --fit` (see docs/benchmarks.md, "Preview").
+
+Views: a heat-map of the per-pixel error (Euclidean distance between each pixel and its palette
+colour in the clustering space, coloured with viridis from 0 to the largest error) and a cluster
+map (every pixel painted by its palette entry, the entries in golden-angle hues, the most used
+first). numpy + Pillow only.
+"""
+
+from __future__ import annotations
+
+import colorsys
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from PIL import Image
+
+from . import metrics
+from .curves import _tile_sample
+from .decode import FULLY_OPAQUE, decode, normalize_image, read_source, to_array
+from .dimensions import RESAMPLE, apply_plan
+from .encode import encode
+from .errors import InvalidOptions
+from .kmeans import ColorHistogram, _features, build_histogram, quantize_histogram
+from .options import BOUNDS, TARGET_FIELDS, CompressOptions, PaletteEntry, check_geometry, validate_options
+from .pipeline import _effective_palette, _hex, _index_counts
+from .remap import _augment, _augment_centers, _nearest, remap
+from .sandbox import CappedDecode
+
+DEFAULT_PREVIEW_PIXELS = 500_000
+ESTIMATE_SAMPLE_PIXELS = 131_072  # full-resolution pixels encoded per preview for the size estimate
+PREVIEW_PNG_LEVEL = 1  # zlib level of the preview images: a third of level 6's time, ~10% larger
+VIEWS = ("heatmap", "clusters")
+FIXED_K_MESSAGE = "Previews take a fixed K: leave the size and quality targets out."
+# Tile-sample bytes over the real output's bytes (median over tests/images photos and graphics,
+# K 4-64, `bench/preview.py --fit`); the estimate divides by it.
+TILE_OVERESTIMATE = {"png": 1.0, "webp": 1.0, "gif": 1.0}
+# Geometry options: a prepared source serves every option except these.
+GEOMETRY_FIELDS = ("crop_box", "scale_percent", "resize_mode", "width", "height", "allow_upscale", "background",
+                   "max_pixels")
+# viridis (matplotlib's perceptually uniform map) at 0, 1/4, 1/2, 3/4 and 1, interpolated to 256 entries.
+_VIRIDIS_STOPS = np.array(
+    [[0x44, 0x01, 0x54], [0x3B, 0x52, 0x8B], [0x21, 0x91, 0x8C], [0x5E, 0xC9, 0x62], [0xFD, 0xE7, 0x25]], dtype=np.float64
+)
+HEATMAP_PALETTE = np.stack(
+    [np.interp(np.linspace(0, 1, 256), np.linspace(0, 1, len(_VIRIDIS_STOPS)), _VIRIDIS_STOPS[:, c]) for c in range(3)],
+    axis=1,
+).round().astype(np.uint8)
+GOLDEN_ANGLE_DEGREES = 137.507764
+ERROR_UNITS = {
+    "rgb": "sRGB 0-255 units (Euclidean distance over R, G, B; premultiplied by alpha)",
+    "oklab": "OKLab units (Euclidean distance; L runs 0-1; premultiplied by alpha)",
+}
+
+
+@dataclass(eq=False)
+class PreviewSource:
+    """An image prepared for previews: see the module docstring. Build it with `prepare_preview`.
+
+    Attributes
+    ----------
+    pixels : ndarray (h, w, C) uint8
+        The geometry's output shrunk to at most `preview_pixels` (the output itself when smaller).
+    sample : ndarray (sh, sw, C) uint8
+        Full-resolution pixels of the output the size estimate encodes.
+    sample_is_output : bool
+        True when `sample` is the whole output: the size "estimate" is exact.
+    output_width, output_height : int
+        The full-size output `compress` would make with these geometry options.
+    input_bytes : int
+    """
+
+    pixels: np.ndarray
+    sample: np.ndarray
+    sample_is_output: bool
+    output_width: int
+    output_height: int
+    input_bytes: int
+    _histograms: dict[str, ColorHistogram] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def histogram(self, color_space: str) -> ColorHistogram:
+        """The preview's colour histogram for `color_space`, built on first use."""
+        with self._lock:
+            if color_space not in self._histograms:
+                self._histograms[color_space] = build_histogram(self.pixels, color_space=color_space)
+            return self._histograms[color_space]
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held: pixels, sample and the histograms built so far (for a cache's bound)."""
+        total = self.pixels.nbytes + (0 if self.sample is self.pixels else self.sample.nbytes)
+        for h in self._histograms.values():
+            total += h.colors.nbytes + h.counts.nbytes + h.inverse.nbytes + h.features.nbytes
+        return total
+
+
+@dataclass(frozen=True)
+class PreviewResult:
+    """What `render_preview` returns. PNG bytes are the preview images; sizes in pixels."""
+
+    image_png: bytes
+    width: int
+    height: int
+    n_colors_used: int
+    palette: list[PaletteEntry]  # most used first
+    psnr: float  # of the preview (inf when identical)
+    ssim: float
+    estimated_bytes: int  # of the full-size output in the chosen format
+    estimate_exact: bool
+    input_bytes: int
+    output_width: int
+    output_height: int
+    heatmap_png: bytes | None
+    heatmap_max_error: float | None  # the legend's top; units: ERROR_UNITS[color_space]
+    clusters_png: bytes | None
+    timings_ms: dict[str, float]
+
+    @property
+    def estimated_ratio(self) -> float:
+        return metrics.file_ratio(self.input_bytes, self.estimated_bytes)
+
+    @property
+    def not_worth_it(self) -> bool:
+        """The output would be larger than the original (the job page's rule)."""
+        return self.estimated_bytes > self.input_bytes
+
+
+def preview_source_key(options: CompressOptions, preview_pixels: int) -> tuple:
+    """What a prepared source depends on besides the image: its geometry options and size."""
+    return tuple(getattr(options, name) for name in GEOMETRY_FIELDS) + (preview_pixels,)
+
+
+def prepare_preview(
+    source: bytes | CappedDecode, options: CompressOptions, *, preview_pixels: int = DEFAULT_PREVIEW_PIXELS
+) -> PreviewSource:
+    """Decode (unless given a `decode_capped` result), apply the geometry, shrink, sample.
+
+    Raises InvalidOptions (bad options, preview size or geometry), and as `decode` for bytes.
+    """
+    BOUNDS["preview_pixels"].check(preview_pixels)
+    validate_options(options)
+    if isinstance(source, CappedDecode):
+        image, input_bytes = Image.fromarray(source.pixels), source.input_bytes
+    else:
+        data = read_source(source)
+        input_bytes = len(data)
+        image = normalize_image(decode(data, max_pixels=options.max_pixels))
+        del data
+    image = apply_plan(image, check_geometry(options, *image.size), options.background)
+    if image.mode == "RGBA" and image.getextrema()[3][0] == FULLY_OPAQUE:
+        image = image.convert("RGB")  # as `compress` does
+    width, height = image.size
+    if width * height > preview_pixels:
+        factor = math.sqrt(preview_pixels / (width * height))
+        shrunk = image.resize((max(1, math.floor(width * factor)), max(1, math.floor(height * factor))), RESAMPLE)
+    else:
+        shrunk = image
+    pixels = to_array(shrunk)
+    if width * height <= ESTIMATE_SAMPLE_PIXELS:
+        sample, sample_is_output = (pixels if shrunk is image else to_array(image)), True
+    else:
+        sample, sample_is_output = _tile_sample(image, ESTIMATE_SAMPLE_PIXELS)[0], False
+    prepared = PreviewSource(pixels, sample, sample_is_output, width, height, input_bytes)
+    prepared.histogram(options.color_space)
+    return prepared
+
+
+def render_preview(source: PreviewSource, options: CompressOptions, *, views=()) -> PreviewResult:
+    """Quantize the prepared preview with `options` (a fixed K) and measure it.
+
+    `views`: any of "heatmap", "clusters". The geometry options are those of `source` (the caller
+    prepares one per geometry, see `preview_source_key`). Raises InvalidOptions.
+    """
+    validate_options(options)
+    for name in TARGET_FIELDS:
+        if getattr(options, name) is not None:
+            raise InvalidOptions(FIXED_K_MESSAGE, field=name)
+    unknown = [view for view in views if view not in VIEWS]
+    if unknown:
+        raise InvalidOptions(f"Unknown view(s) {', '.join(map(str, unknown))}; choose from {', '.join(VIEWS)}.", "views")
+    o = options
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(stage: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[stage] = round((now - clock) * 1000, 3)
+        clock = now
+
+    histogram = source.histogram(o.color_space)
+    lap("histogram")
+    q = quantize_histogram(histogram, o.n_colors, max_iter=o.max_iter, tol=o.tol, seed=o.seed)
+    palette = np.ascontiguousarray(q.palette, dtype=np.uint8)
+    lap("quantize")
+    if o.dither > 0:
+        indices = remap(source.pixels, palette, dither=o.dither, color_space=o.color_space)
+        counts = _index_counts(indices, len(palette))
+    else:
+        indices, counts = q.indices, q.counts
+    lap("remap")
+    shown = _effective_palette(palette, o.output_format)
+    image_png = encode(indices, shown, png_compress_level=PREVIEW_PNG_LEVEL)
+    lap("encode")
+    psnr, ssim = metrics.psnr_ssim(source.pixels, indices, shown)
+    lap("metrics")
+    estimated = _estimate_bytes(source, palette, o)
+    lap("estimate")
+    heatmap_png = heatmap_max = clusters_png = None
+    if "heatmap" in views:
+        heatmap_png, heatmap_max = _heatmap(histogram, indices, palette, o)
+    if "clusters" in views:
+        clusters_png = encode(indices, _cluster_colours(counts), png_compress_level=PREVIEW_PNG_LEVEL)
+    lap("views")
+    n_pixels = indices.size
+    order = np.argsort(-counts, kind="stable")
+    return PreviewResult(
+        image_png=image_png,
+        width=int(indices.shape[1]),
+        height=int(indices.shape[0]),
+        n_colors_used=len(palette),
+        palette=[PaletteEntry(color=_hex(palette[i]), share=float(counts[i]) / n_pixels) for i in order],
+        psnr=psnr,
+        ssim=ssim,
+        estimated_bytes=estimated,
+        estimate_exact=source.sample_is_output,
+        input_bytes=source.input_bytes,
+        output_width=source.output_width,
+        output_height=source.output_height,
+        heatmap_png=heatmap_png,
+        heatmap_max_error=heatmap_max,
+        clusters_png=clusters_png,
+        timings_ms=timings,
+    )
+
+
+def _encode_output(indices: np.ndarray, palette: np.ndarray, o: CompressOptions) -> bytes:
+    return encode(indices, palette, output_format=o.output_format, png_optimize_level=o.png_optimize_level)
+
+
+def _estimate_bytes(source: PreviewSource, palette: np.ndarray, o: CompressOptions) -> int:
+    """The full-size output's bytes: exact for a whole-output sample, else scaled (module docstring)."""
+    indices = remap(source.sample, palette, dither=o.dither, color_space=o.color_space)
+    sample_bytes = len(_encode_output(indices, palette, o))
+    if source.sample_is_output:
+        return sample_bytes
+    overhead = min(sample_bytes, len(_encode_output(indices[:1, :1], palette, o)))
+    ratio = (source.output_width * source.output_height) / indices.size
+    return round(overhead + (sample_bytes - overhead) * ratio / TILE_OVERESTIMATE[o.output_format])
+
+
+def _heatmap(histogram: ColorHistogram, indices: np.ndarray, palette: np.ndarray, o: CompressOptions):
+    """(PNG, largest error): each pixel's distance to its palette colour, viridis from 0 to the largest.
+
+    Undithered, every pixel's entry is its colour's nearest (`Quantization.indices`), so the error
+    is worked out once per distinct colour and looked up per pixel; dithered, per pixel.
+    """
+    centres = _features(palette, o.color_space)
+    if o.dither == 0:
+        per_colour = _nearest_distance(histogram.features, centres)
+        largest = float(per_colour.max())
+        levels = _levels(per_colour, largest)[histogram.inverse]
+    else:
+        diff = histogram.features[histogram.inverse] - centres[indices]
+        error = np.sqrt(np.einsum("hwc,hwc->hw", diff, diff))
+        largest = float(error.max())
+        levels = _levels(error, largest)
+    return encode(levels, HEATMAP_PALETTE, png_compress_level=PREVIEW_PNG_LEVEL), largest
+
+
+def _levels(error: np.ndarray, largest: float) -> np.ndarray:
+    """Errors 0..largest -> heat-map palette indices 0..255."""
+    scale = 255.0 / largest if largest > 0 else 0.0
+    return np.rint(error * scale).astype(np.uint8)
+
+
+def _nearest_distance(points: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """Distance from each point to its nearest centre (remap's single-threaded GEMM blocks)."""
+    diff = points - centres[_nearest(_augment(points), _augment_centers(centres))]
+    return np.sqrt(np.einsum("nc,nc->n", diff, diff))
+
+
+def _cluster_colours(counts: np.ndarray) -> np.ndarray:
+    """A distinct opaque colour per palette entry: golden-angle hues, the most used entry first."""
+    rank = np.empty(len(counts), dtype=np.int64)
+    rank[np.argsort(-counts, kind="stable")] = np.arange(len(counts))
+    colours = [
+        colorsys.hsv_to_rgb((r * GOLDEN_ANGLE_DEGREES / 360.0) % 1.0, 0.75 if r % 2 else 0.55, 0.95 if r % 3 else 0.8)
+        for r in rank
+    ]
+    return np.rint(np.array(colours) * 255).astype(np.uint8)
