@@ -438,7 +438,10 @@
       tuning.setAttribute("data-view", view);
       if (!lastPreview) return;
       var data = lastPreview.data;
-      if (view === "heatmap" && data.heatmap_max_error !== undefined) el("heatmap-max").textContent = Number(data.heatmap_max_error).toFixed(1);
+      if (view === "heatmap" && data.heatmap_max_error !== undefined) {
+        el("heatmap-max").textContent = KMC.formatError(data.heatmap_max_error);
+        el("heatmap-units").textContent = data.heatmap_units ? "Units: " + data.heatmap_units + "." : "";
+      }
       var src = viewSource(data);
       if (src && afterImg.getAttribute("src") !== src) afterImg.src = src;
       tuning.setAttribute("data-view-shown", view === "image" || data[view] ? view : "image");

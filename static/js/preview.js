@@ -135,7 +135,15 @@
     return (pct < 0 ? "\u2212" + (-pct) : "+" + pct) + " %";
   }
 
+  /* The heat-map legend's top: errors run from below 0.1 (OKLab) to hundreds (sRGB units). */
+  function formatError(value) {
+    var v = Number(value);
+    if (!Number.isFinite(v)) return "—";
+    return v >= 10 ? v.toFixed(1) : String(Number(v.toPrecision(3)));
+  }
+
   KMC.PreviewClient = PreviewClient;
+  KMC.formatError = formatError;
   KMC.renderPalette = renderPalette;
   KMC.change = change;
 })();

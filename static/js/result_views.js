@@ -38,7 +38,8 @@
         image.src = views[view];
         image.alt = view === "heatmap" ? "Error heat-map of the result" : "Cluster map: each pixel painted by its cluster";
         legend.hidden = view !== "heatmap";
-        document.getElementById("result-heatmap-max").textContent = Number(views.heatmap_max_error).toFixed(1);
+        document.getElementById("result-heatmap-max").textContent = KMC.formatError(views.heatmap_max_error);
+        document.getElementById("result-heatmap-units").textContent = views.heatmap_units ? "Units: " + views.heatmap_units + "." : "";
         figure.hidden = false;
         root.setAttribute("data-view", view);
       }, function () { /* the message is in the status line */ });
