@@ -396,7 +396,7 @@
       tuning.setAttribute("data-preview-seq", String(meta.seq));
       el("fig-psnr").textContent = data.psnr === null || data.psnr === undefined ? "∞ (identical)" : data.psnr.toFixed(2) + " dB";
       el("fig-ssim").textContent = data.ssim === null || data.ssim === undefined ? "—" : data.ssim.toFixed(4);
-      el("fig-bytes").textContent = "≈ " + KMC.formatBytes(data.estimated_bytes);
+      el("fig-bytes").textContent = (data.estimate_exact ? "" : "≈ ") + KMC.formatBytes(data.estimated_bytes);
       el("fig-ratio").textContent = data.estimated_ratio ? data.estimated_ratio.toFixed(2) + "× (" + KMC.change(data.input_bytes, data.estimated_bytes) + ")" : "—";
       el("fig-k").textContent = data.n_colors_used + " of " + k;
       el("fig-size").textContent = data.output_width + "×" + data.output_height;
@@ -411,7 +411,7 @@
       showView();
       // Latency: from the input event to the new image painted (the frame after it decoded).
       var src = viewSource(data);
-      var painted = function () {
+      var painted = function () {  // read by bench/preview_browser.py
         requestAnimationFrame(function () {
           var ms = performance.now() - meta.startedAt;
           tuning.setAttribute("data-last-latency-ms", ms.toFixed(1));

@@ -9,6 +9,8 @@
      - Every request carries a sequence number; a response older than the newest one shown is
        dropped, so a slow answer never overwrites a newer preview.
      - abort() cancels the request in flight (another file was selected: its answer is stale).
+       A drag does not abort: the server would finish the aborted work anyway, holding one of
+       the user's synchronous-work slots, and the answer still shows a nearby K meanwhile.
      - A 429 waits for Retry-After before sending the pending payload; the last preview stays. */
   function PreviewClient(handlers) {
     this.onResult = handlers.onResult;

@@ -67,7 +67,7 @@ def test_tune_compress_all_and_download_the_zip(page, live_server, alice, corpus
     first = settled(page)
     assert first["k"] == "16" and first["src"].startswith("data:image/png;base64,")
     assert re.fullmatch(r"\d+ of 16", first["k_used"]) and first["swatches"] == int(first["k_used"].split()[0])
-    assert re.search(r"\d", first["psnr"]) and first["bytes"].startswith("≈")
+    assert re.search(r"\d+\.\d+ dB", first["psnr"]) and re.search(r"\d+(\.\d)? KB", first["bytes"])
 
     # Drag K from 16 to 4: twelve input events, fewer requests (one in flight plus the latest),
     # and the last value wins.
@@ -172,4 +172,50 @@ def test_tune_compress_all_and_download_the_zip(page, live_server, alice, corpus
     expect(views.locator("#result-heatmap-legend")).to_be_hidden()
     assert views.locator("#result-view-image").get_attribute("src") != heat_src
     screenshot("job-detail-views")
+    assert csp_violations == []
+
+
+def test_every_slider_move_paints_its_own_preview(page, live_server, alice, corpus_image, tmp_path, capsys):
+    """30 moves on a 1 MP photo, one K step each, waiting for each paint (bench/preview_browser.py's
+    measurement, against the test server): every move shows its own K; p50/p95 are printed."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+    import preview_browser
+
+    source = corpus_image("formats/progressive_mike-castro-demaria-94BUerwdFP8-unsplash.jpg")
+    image = preview_browser.one_megapixel_png(source, tmp_path / "photo-1mp.png")
+    preview_browser.open_tuning(page, live_server.url, "alice", PASSWORD, image)
+    samples = preview_browser.slider_latencies(page, moves=30, span=10)
+    assert [s["k"] for s in samples] == [*range(15, 5, -1), *range(7, 17), *range(15, 5, -1)]
+    assert all(s["ms"] > 0 and s["server_ms"] > 0 for s in samples)
+    figures = preview_browser.summary(samples)
+    with capsys.disabled():
+        print(f"\npreview latency over 30 moves at {Image.open(image).size}: p50 {figures['p50_ms']:.0f} ms, "
+              f"p95 {figures['p95_ms']:.0f} ms (server p50 {figures['server_p50_ms']:.0f} ms) [Django test server]")
+
+
+def test_advice_and_geometry_follow_the_options(page, live_server, alice, corpus_image, csp_violations):
+    """A 5 MP camera JPEG at K=256 would grow: the advice says so before any job; scaled to 400 px
+    wide at K=4 it shrinks, and the figures show the new output size."""
+    log_in(page, live_server.url)
+    page.set_input_files("#file-input", str(corpus_image("formats/progressive_mike-castro-demaria-94BUerwdFP8-unsplash.jpg")))
+    expect(page.locator("#tuning")).to_be_visible()
+    settled(page)
+    page.get_by_role("radio", name=re.compile("Maximum quality")).check()
+    expect(page.locator("#tuning")).to_have_attribute("data-preview-k", "256", timeout=PREVIEW_TIMEOUT_MS)
+    settled(page)
+    expect(page.locator("#preview-advice")).to_be_visible()
+    expect(page.locator("#preview-advice")).to_contain_text("larger than the original")
+    expect(page.locator("#fig-size")).to_have_text("1944×2592")
+
+    page.get_by_role("radio", name=re.compile("Maximum compression")).check()
+    page.locator("summary", has_text="Dimensions").click()
+    page.locator("#id_width").fill("400")
+    expect(page.locator("#fig-size")).to_have_text("400×533", timeout=PREVIEW_TIMEOUT_MS)
+    settled(page)
+    expect(page.locator("#tuning")).to_have_attribute("data-preview-k", "4")
+    expect(page.locator("#preview-advice")).to_be_hidden()
+    assert page.locator("#preview-palette .swatch").count() <= 4
     assert csp_violations == []
