@@ -476,14 +476,16 @@
     var batch = new KMC.BatchSummary(el("batch"), {
       statusUrl: el("job-list").getAttribute("data-status-url"),
       zipUrl: form.getAttribute("data-zip-url"),
-      onJob: function (job) { jobs.add(job.html); },
+      onJob: function (job) { jobs.update(job); },
     });
     el("batch-download").addEventListener("click", function (event) {
       if (this.getAttribute("aria-disabled") === "true") event.preventDefault();
     });
     el("batch-again").addEventListener("click", function () {
       batch.root.hidden = true;
-      if (selected) { tuning.hidden = false; } else { fileInput.click(); }
+      form.hidden = false;
+      if (selected) tuning.hidden = false;
+      fileInput.focus();
     });
 
     form.addEventListener("submit", function (event) {
@@ -499,7 +501,7 @@
       KMC.request(form.getAttribute("data-batch-url"), { method: "POST", body: options })
         .then(function (created) {
           chosen.forEach(function (item) { item.status.textContent = "Job created"; });
-          tuning.hidden = true;
+          form.hidden = true;  // the screen turns into the batch summary ("Tune more images" comes back)
           batch.start(created);
           el("batch-title").focus();
           KMC.announce(created.length + " job" + (created.length === 1 ? "" : "s") + " created; the summary fills in as they finish.");

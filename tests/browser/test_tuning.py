@@ -63,7 +63,8 @@ def test_tune_compress_all_and_download_the_zip(page, live_server, alice, corpus
     page.set_input_files("#file-input", [str(corpus_image(p)) for p in PHOTOS])
     expect(page.locator("#file-list .file-item")).to_have_count(3)
     expect(page.locator("#tuning")).to_be_visible()
-    expect(page.locator("#tuning-file")).to_have_text("kodim23.png")
+    expect(page.locator("#tuning-file")).to_have_text(re.compile(r"^kodim(23|03|15)\.png$"))
+    shown = page.locator("#tuning-file").inner_text()  # the first upload to finish
     first = settled(page)
     assert first["k"] == "16" and first["src"].startswith("data:image/png;base64,")
     assert re.fullmatch(r"\d+ of 16", first["k_used"]) and first["swatches"] == int(first["k_used"].split()[0])
@@ -106,8 +107,9 @@ def test_tune_compress_all_and_download_the_zip(page, live_server, alice, corpus
     screenshot("tuning-clusters")
 
     # Another file from the list: its own preview, with the same options.
-    page.get_by_role("button", name="Tune kodim03.png").click()
-    expect(page.locator("#tuning-file")).to_have_text("kodim03.png")
+    another = "kodim15.png" if shown != "kodim15.png" else "kodim03.png"
+    page.get_by_role("button", name=f"Tune {another}").click()
+    expect(page.locator("#tuning-file")).to_have_text(another)
     other = settled(page)
     assert other["src"] != clusters["src"] and sent[-1]["n_colors"] == 16
     page.get_by_role("radio", name="Image", exact=True).check()
