@@ -24,8 +24,11 @@
     this.jobs = {};
     this.order = jobs.map(function (job) { return job.id; });
     jobs.forEach(function (job) {
-      self.jobs[job.id] = { id: job.id, status: job.status, name: job.original_name, input_bytes: null, output_bytes: null };
+      var stats = job.stats || {};
+      self.jobs[job.id] = { id: job.id, status: job.status, name: job.original_name,
+                            input_bytes: stats.input_bytes, output_bytes: stats.output_bytes };
     });
+    this.polled = false;  // finished only once the status view confirmed it (with links and bytes)
     this.root.hidden = false;
     this.render();
     this.poll();
@@ -38,6 +41,7 @@
     KMC.request(this.statusUrl + "?" + query)
       .then(function (data) {
         (data.jobs || []).forEach(function (job) { self.jobs[job.id] = job; self.onJob(job); });
+        self.polled = true;
         self.render();
       })
       .catch(function () { /* retried on the next tick */ })
@@ -68,10 +72,10 @@
       }
       var succeeded = job.status === "succeeded" && job.output_bytes;
       tr.append(name,
-        cell(KMC.formatBytes(job.input_bytes), "num"),
-        cell(succeeded ? KMC.formatBytes(job.output_bytes) : "—", "num"),
-        cell(succeeded ? KMC.change(job.input_bytes, job.output_bytes) : "—", "num"),
-        cell(job.status_display || job.status, ""));
+        cell("Before", KMC.formatBytes(job.input_bytes), "num"),
+        cell("After", succeeded ? KMC.formatBytes(job.output_bytes) : "—", "num"),
+        cell("Change", succeeded ? KMC.change(job.input_bytes, job.output_bytes) : "—", "num"),
+        cell("Status", job.status_display || job.status, ""));
       self.rows.appendChild(tr);
       if (succeeded) { done.push(id); before += job.input_bytes; after += job.output_bytes; }
       if (ACTIVE[job.status]) active += 1;
@@ -83,7 +87,7 @@
     if (active) text += " · " + active + " still compressing…";
     if (failed) text += " · " + failed + " failed";
     this.totals.textContent = text;
-    this.root.setAttribute("data-finished", String(active === 0));
+    this.root.setAttribute("data-finished", String(this.polled && active === 0));
     if (done.length) {
       this.download.href = this.zipUrl + "?ids=" + done.join(",");
       this.download.removeAttribute("aria-disabled");
@@ -94,8 +98,10 @@
     }
   };
 
-  function cell(text, className) {
+  /* label: the column's name, shown beside the value where a phone stacks the row (app.css). */
+  function cell(label, text, className) {
     var td = document.createElement("td");
+    td.setAttribute("data-label", label);
     if (className) td.className = className;
     td.textContent = text;
     return td;

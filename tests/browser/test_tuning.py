@@ -174,6 +174,7 @@ def test_tune_compress_all_and_download_the_zip(page, live_server, alice, corpus
     expect(views.locator("#result-heatmap-legend")).to_be_hidden()
     assert views.locator("#result-view-image").get_attribute("src") != heat_src
     screenshot("job-detail-views")
+    expect(page.locator("#size-curve svg")).to_have_count(2, timeout=30_000)  # no request left in flight
     assert csp_violations == []
 
 
