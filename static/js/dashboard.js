@@ -184,6 +184,7 @@
       if (!mode.value) { mode.value = "fit"; mode.dispatchEvent(new Event("change")); }
     });
     [width, height].forEach(function (input) { input.addEventListener("input", function () { dimPreset.value = ""; }); });
+    el("pad-enabled").addEventListener("change", function () { el("id_background").disabled = !this.checked; });
 
     function syncTarget() {
       var target = form.querySelector('input[name="target"]:checked').value;
@@ -319,6 +320,8 @@
         width: number(width),
         height: number(height),
         crop: cropEnabled.checked && !cropEnabled.disabled ? { x: crop.rect.x, y: crop.rect.y, width: crop.rect.width, height: crop.rect.height } : null,
+        allow_upscale: el("id_allow_upscale").checked,
+        background: el("pad-enabled").checked ? el("id_background").value : null,
       };
       var target = checked("target");
       if (target === "size") options.target_size_kb = Number(el("id_target_size_kb").value);
@@ -337,6 +340,7 @@
     var client = new KMC.PreviewClient({
       onResult: showPreview,
       onError: function (err) {
+        if (err.status !== 429) lastAsked = null;  // the same options may be asked again (429s retry by themselves)
         if (err.status === 400 && err.data) showServerProblems(err.data);
         previewStatus.textContent = err.message + (lastPreview ? " The last preview stays." : "");
         previewStatus.className = "small is-error";
@@ -353,6 +357,7 @@
       items.forEach(function (other) { other.row.classList.toggle("is-selected", other === item); other.button.setAttribute("aria-pressed", String(other === item)); });
       client.abort();  // an answer for the previous file is stale
       lastPreview = null;
+      lastAsked = null;
       tuning.hidden = false;
       batch.root.hidden = true;
       el("tuning-file").textContent = item.file.name;
@@ -372,9 +377,15 @@
       delete payload.target_ssim;
       var view = currentView();
       payload.views = view === "image" ? [] : [view];
-      client.ask(form.getAttribute("data-upload-url") + selected.upload.id + "/preview/", payload, lastEvent || performance.now());
+      var url = form.getAttribute("data-upload-url") + selected.upload.id + "/preview/";
+      // One change can fire both input and change events: ask once per distinct request.
+      var key = url + JSON.stringify(payload);
+      if (key === lastAsked) return;
+      lastAsked = key;
+      client.ask(url, payload, lastEvent || performance.now());
       lastEvent = null;
     }
+    var lastAsked = null;
 
     var lastEvent = null;  // when the input that asked for the preview happened (latency figures)
     form.addEventListener("input", function (event) {
@@ -448,7 +459,8 @@
     }
 
     /* Where the original goes in the box so the region the output shows fills it (crop first,
-       then the resize mode: fill covers the box and crop cuts it, both from the centre). */
+       then the resize mode: fill covers the box and crop cuts it, both from the centre; a padded
+       fit centres the scaled region in the box). */
     function beforeRect(data) {
       var full = { w: selected.upload.width, h: selected.upload.height };
       var box = lastPreview.payload.crop ? { x: lastPreview.payload.crop.x, y: lastPreview.payload.crop.y, w: lastPreview.payload.crop.width, h: lastPreview.payload.crop.height } : { x: 0, y: 0, w: full.w, h: full.h };
@@ -458,6 +470,13 @@
         if (m === "fill") { if (box.w / box.h > tw / th) w = box.h * tw / th; else h = box.w * th / tw; }
         else { w = Math.min(tw, box.w); h = Math.min(th, box.h); }
         box = { x: box.x + (box.w - w) / 2, y: box.y + (box.h - h) / 2, w: w, h: h };
+      }
+      if (m === "fit" && lastPreview.payload.background && tw && th) {
+        // Padded: the region is scaled into the box and centred; the rest of the box is padding.
+        var s = Math.min(tw / box.w, th / box.h);
+        if (!lastPreview.payload.allow_upscale) s = Math.min(s, 1);
+        var left = (tw - box.w * s) / 2 - box.x * s, top = (th - box.h * s) / 2 - box.y * s;
+        return [left / tw * 100, top / th * 100, full.w * s / tw * 100, full.h * s / th * 100];
       }
       return [-box.x / box.w * 100, -box.y / box.h * 100, full.w / box.w * 100, full.h / box.h * 100];
     }

@@ -199,7 +199,7 @@ def test_every_slider_move_paints_its_own_preview(page, live_server, alice, corp
               f"p95 {figures['p95_ms']:.0f} ms (server p50 {figures['server_p50_ms']:.0f} ms) [Django test server]")
 
 
-def test_advice_and_geometry_follow_the_options(page, live_server, alice, corpus_image, csp_violations):
+def test_advice_and_geometry_follow_the_options(page, live_server, alice, corpus_image, screenshot, csp_violations):
     """A 5 MP camera JPEG at K=256 would grow: the advice says so before any job; scaled to 400 px
     wide at K=4 it shrinks, and the figures show the new output size."""
     log_in(page, live_server.url)
@@ -221,4 +221,13 @@ def test_advice_and_geometry_follow_the_options(page, live_server, alice, corpus
     expect(page.locator("#tuning")).to_have_attribute("data-preview-k", "4")
     expect(page.locator("#preview-advice")).to_be_hidden()
     assert page.locator("#preview-palette .swatch").count() <= 4
+
+    # Fit into 400x400 padded with a colour: the output is the whole box.
+    page.select_option("#id_resize_mode", "fit")
+    page.locator("#id_height").fill("400")
+    expect(page.locator("#fig-size")).to_have_text("300×400", timeout=PREVIEW_TIMEOUT_MS)
+    page.get_by_label("Pad “fit” to the box with").check()
+    expect(page.locator("#fig-size")).to_have_text("400×400", timeout=PREVIEW_TIMEOUT_MS)
+    settled(page)
+    screenshot("tuning-fit-padded")
     assert csp_violations == []
