@@ -5,20 +5,27 @@ Two steps, so the slow part runs once per image and geometry:
 - `prepare_preview(source, options)` decodes (or takes the `decode_capped` result), applies the
   geometry with the same plan as `compress` (`options.check_geometry` + `dimensions.apply_plan`),
   shrinks the result to at most `preview_pixels` (Lanczos) and keeps a *size sample*: the whole
-  output when it has at most `ESTIMATE_SAMPLE_PIXELS` pixels, else full-resolution 64×64 tiles
-  spread over it (`curves._tile_sample`). Colour histograms of the preview are built once per
-  colour space (`kmeans.build_histogram`).
+  output when it has at most `ESTIMATE_SAMPLE_PIXELS` pixels, else full-resolution row segments
+  spread over it (`_segment_sample`). Colour histograms of the preview are built once per colour
+  space (`kmeans.build_histogram`).
 - `render_preview(source, options)` only clusters the histogram, remaps (dithering when asked),
   encodes a fast PNG (zlib level 1) and measures PSNR/SSIM on the preview, maps the size sample
   to the same palette and encodes it in the chosen output format for the size estimate, and
   paints the optional views.
 
-Size estimate: exact when the sample is the whole output; otherwise
-``overhead + (sample_bytes - overhead) * output_pixels / sample_pixels`` (``overhead``: the same
-palette encoded as 1×1, headers and palette chunks), divided by `TILE_OVERESTIMATE[format]`: a
-mosaic of tiles compresses worse than the image it came from (every tile edge breaks the
-encoder's context), by a factor measured over tests/images photos and graphics with
-`bench/preview.py --fit` (see docs/benchmarks.md, "Preview").
+Size estimate: exact when the preview is the whole output (at most `ESTIMATE_SAMPLE_PIXELS`, not
+shrunk): the preview's indices encoded in the output format. Otherwise the sample is made of *row
+segments*: `SEGMENT_ROWS` consecutive full-resolution, full-width rows from evenly spaced bands of
+the output, stacked, so every sample row is a real row and its neighbour above is the real one,
+except at the joins between segments, where the encoders lose their context (PNG's and WebP's
+matches against the row above). The joins' cost is measured and taken out: the same sample is
+encoded a second time with each segment cut in two halves (all top halves, then all bottom
+halves: the same pixels with twice the joins), and ``2·A − B`` of the two sizes (less the header
+``overhead``, the palette encoded as 1×1) is the sample without joins; it is scaled by
+``output_pixels / sample_pixels``. Square 64×64 tiles side by side (what engine/curves.py samples)
+overestimated tests/images' graphics by up to +60 % (GIF, K=4; median +11 %), 1024-wide segments
+the 12-24 MP photos by +14-47 % (every row cut short); full-width segments with the joins taken
+out came within about ±10 % of the median on both (`bench/preview.py`, docs/benchmarks.md).
 
 Views: a heat-map of the per-pixel error (Euclidean distance between each pixel and its palette
 colour in the clustering space, coloured with viridis from 0 to the largest error) and a cluster
@@ -38,7 +45,6 @@ import numpy as np
 from PIL import Image
 
 from . import metrics
-from .curves import _tile_sample
 from .decode import FULLY_OPAQUE, decode, normalize_image, read_source, to_array
 from .dimensions import RESAMPLE, apply_plan
 from .encode import encode
@@ -54,9 +60,7 @@ ESTIMATE_SAMPLE_PIXELS = 131_072  # full-resolution pixels encoded per preview f
 PREVIEW_PNG_LEVEL = 1  # zlib level of the preview images: a third of level 6's time, ~10% larger
 VIEWS = ("heatmap", "clusters")
 FIXED_K_MESSAGE = "Previews take a fixed K: leave the size and quality targets out."
-# Tile-sample bytes over the real output's bytes (median over tests/images photos and graphics,
-# K 4-64, `bench/preview.py --fit`); the estimate divides by it.
-TILE_OVERESTIMATE = {"png": 1.0, "webp": 1.0, "gif": 1.0}
+SEGMENT_ROWS = 8  # rows per segment of the size sample (even: the join measure halves them)
 # Geometry options: a prepared source serves every option except these.
 GEOMETRY_FIELDS = ("crop_box", "scale_percent", "resize_mode", "width", "height", "allow_upscale", "background",
                    "max_pixels")
@@ -86,7 +90,8 @@ class PreviewSource:
     sample : ndarray (sh, sw, C) uint8
         Full-resolution pixels of the output the size estimate encodes.
     sample_is_output : bool
-        True when `sample` is the whole output: the size "estimate" is exact.
+        True when `sample` is the whole output (exact when it is also the preview, see
+        `estimate_exact`; else mapped to the shrunk preview's palette).
     output_width, output_height : int
         The full-size output `compress` would make with these geometry options.
     input_bytes : int
@@ -107,6 +112,11 @@ class PreviewSource:
             if color_space not in self._histograms:
                 self._histograms[color_space] = build_histogram(self.pixels, color_space=color_space)
             return self._histograms[color_space]
+
+    @property
+    def estimate_exact(self) -> bool:
+        """The preview is the whole output and is the size sample: size estimates are exact."""
+        return self.sample is self.pixels
 
     @property
     def nbytes(self) -> int:
@@ -182,7 +192,7 @@ def prepare_preview(
     if width * height <= ESTIMATE_SAMPLE_PIXELS:
         sample, sample_is_output = (pixels if shrunk is image else to_array(image)), True
     else:
-        sample, sample_is_output = _tile_sample(image, ESTIMATE_SAMPLE_PIXELS)[0], False
+        sample, sample_is_output = _segment_sample(image, ESTIMATE_SAMPLE_PIXELS), False
     prepared = PreviewSource(pixels, sample, sample_is_output, width, height, input_bytes)
     prepared.histogram(options.color_space)
     return prepared
@@ -200,7 +210,7 @@ def render_preview(source: PreviewSource, options: CompressOptions, *, views=())
             raise InvalidOptions(FIXED_K_MESSAGE, field=name)
     unknown = [view for view in views if view not in VIEWS]
     if unknown:
-        raise InvalidOptions(f"Unknown view(s) {', '.join(map(str, unknown))}; choose from {', '.join(VIEWS)}.", "views")
+        raise InvalidOptions(f"Unknown view(s) {', '.join(map(str, unknown))}; choose from {', '.join(VIEWS)}.", field="views")
     o = options
     timings: dict[str, float] = {}
     clock = time.perf_counter()
@@ -227,7 +237,7 @@ def render_preview(source: PreviewSource, options: CompressOptions, *, views=())
     lap("encode")
     psnr, ssim = metrics.psnr_ssim(source.pixels, indices, shown)
     lap("metrics")
-    estimated = _estimate_bytes(source, palette, o)
+    estimated = _estimate_bytes(source, palette, indices, o)
     lap("estimate")
     heatmap_png = heatmap_max = clusters_png = None
     if "heatmap" in views:
@@ -246,7 +256,7 @@ def render_preview(source: PreviewSource, options: CompressOptions, *, views=())
         psnr=psnr,
         ssim=ssim,
         estimated_bytes=estimated,
-        estimate_exact=source.sample_is_output,
+        estimate_exact=source.estimate_exact,
         input_bytes=source.input_bytes,
         output_width=source.output_width,
         output_height=source.output_height,
@@ -257,19 +267,43 @@ def render_preview(source: PreviewSource, options: CompressOptions, *, views=())
     )
 
 
+def _segment_sample(image: Image.Image, max_pixels: int) -> np.ndarray:
+    """Full-width segments of `SEGMENT_ROWS` rows from evenly spaced bands, stacked (module docstring).
+
+    As many as fit in `max_pixels` (at least one), none overlapping."""
+    width, height = image.size
+    rows = min(SEGMENT_ROWS, height)
+    count = max(1, min(height // rows, max_pixels // (width * rows)))
+    segments = []
+    for i in range(count):
+        top = min(height - rows, max(0, round((i + 0.5) * height / count - rows / 2)))
+        segments.append(to_array(image.crop((0, top, width, top + rows))))
+    return np.ascontiguousarray(np.concatenate(segments, axis=0))
+
+
 def _encode_output(indices: np.ndarray, palette: np.ndarray, o: CompressOptions) -> bytes:
     return encode(indices, palette, output_format=o.output_format, png_optimize_level=o.png_optimize_level)
 
 
-def _estimate_bytes(source: PreviewSource, palette: np.ndarray, o: CompressOptions) -> int:
-    """The full-size output's bytes: exact for a whole-output sample, else scaled (module docstring)."""
+def _estimate_bytes(source: PreviewSource, palette: np.ndarray, preview_indices: np.ndarray, o: CompressOptions) -> int:
+    """The full-size output's bytes: exact when the preview is the output, else from the sample
+    (module docstring)."""
+    if source.estimate_exact:
+        return len(_encode_output(preview_indices, palette, o))  # compress's palette and indices
     indices = remap(source.sample, palette, dither=o.dither, color_space=o.color_space)
     sample_bytes = len(_encode_output(indices, palette, o))
     if source.sample_is_output:
         return sample_bytes
     overhead = min(sample_bytes, len(_encode_output(indices[:1, :1], palette, o)))
-    ratio = (source.output_width * source.output_height) / indices.size
-    return round(overhead + (sample_bytes - overhead) * ratio / TILE_OVERESTIMATE[o.output_format])
+    body = sample_bytes - overhead
+    rows, width = min(SEGMENT_ROWS, source.output_height), indices.shape[1]
+    if rows % 2 == 0:
+        segments = indices.reshape(-1, rows, width)
+        halves = np.concatenate([segments[:, : rows // 2].reshape(-1, width), segments[:, rows // 2 :].reshape(-1, width)])
+        joins_doubled = len(_encode_output(np.ascontiguousarray(halves), palette, o)) - overhead
+        if 0 < 2 * body - joins_doubled <= body:  # a sample too small to measure its joins keeps them
+            body = 2 * body - joins_doubled
+    return round(overhead + body * (source.output_width * source.output_height) / indices.size)
 
 
 def _heatmap(histogram: ColorHistogram, indices: np.ndarray, palette: np.ndarray, o: CompressOptions):
