@@ -98,7 +98,7 @@
     }
   };
 
-  /* label: the column's name, shown beside the value where a phone stacks the row (app.css). */
+  /* label: the column's name, shown beside the value where a phone stacks the row (table.stack-narrow). */
   function cell(label, text, className) {
     var td = document.createElement("td");
     td.setAttribute("data-label", label);

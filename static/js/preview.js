@@ -95,6 +95,25 @@
 
   var SVG = "http://www.w3.org/2000/svg";
 
+  function rect(attributes) {
+    var node = document.createElementNS(SVG, "rect");
+    Object.keys(attributes).forEach(function (name) { node.setAttribute(name, attributes[name]); });
+    return node;
+  }
+
+  /* A swatch as the job page draws it: a checkerboard under a colour that is not opaque. */
+  function swatch(colour, opacity) {
+    var svg = document.createElementNS(SVG, "svg");
+    svg.setAttribute("viewBox", "0 0 10 10");
+    svg.setAttribute("aria-hidden", "true");
+    if (opacity < 1) {
+      svg.append(rect({ width: 10, height: 10, fill: "#ffffff" }), rect({ width: 5, height: 5, fill: "#c4c8d4" }),
+                 rect({ x: 5, y: 5, width: 5, height: 5, fill: "#c4c8d4" }));
+    }
+    if (opacity > 0) svg.appendChild(rect({ width: 10, height: 10, fill: colour, "fill-opacity": opacity.toFixed(3) }));
+    return svg;
+  }
+
   /* The palette as a bar of shares plus swatches; entries {color: "#rrggbb[aa]", share}. */
   function renderPalette(bar, list, palette) {
     var entries = (palette || []).slice().sort(function (a, b) { return b.share - a.share; });
@@ -103,24 +122,13 @@
     var offset = 0;
     entries.forEach(function (entry) {
       var colour = entry.color.slice(0, 7);
-      var rect = document.createElementNS(SVG, "rect");
-      rect.setAttribute("x", (offset * 100).toFixed(4));
-      rect.setAttribute("y", "0");
-      rect.setAttribute("width", (entry.share * 100).toFixed(4));
-      rect.setAttribute("height", "10");
-      rect.setAttribute("fill", colour);
-      bar.appendChild(rect);
+      var opacity = entry.color.length === 9 ? parseInt(entry.color.slice(7), 16) / 255 : 1;
+      bar.appendChild(rect({ x: (offset * 100).toFixed(4), y: 0, width: (entry.share * 100).toFixed(4), height: 10,
+                             fill: colour, "fill-opacity": opacity.toFixed(3) }));
       offset += entry.share;
       var li = document.createElement("li");
       li.className = "swatch";
-      var svg = document.createElementNS(SVG, "svg");
-      svg.setAttribute("viewBox", "0 0 10 10");
-      svg.setAttribute("aria-hidden", "true");
-      var square = document.createElementNS(SVG, "rect");
-      square.setAttribute("width", "10");
-      square.setAttribute("height", "10");
-      square.setAttribute("fill", colour);
-      svg.appendChild(square);
+      var svg = swatch(colour, opacity);
       var text = document.createElement("span");
       var code = document.createElement("code");
       code.textContent = entry.color;

@@ -248,3 +248,17 @@ def test_advice_and_geometry_follow_the_options(page, live_server, alice, corpus
     settled(page)
     screenshot("tuning-fit-padded")
     assert csp_violations == []
+
+
+def test_transparent_palette_entries_show_a_checkerboard(page, live_server, alice, corpus_image):
+    log_in(page, live_server.url)
+    page.set_input_files("#file-input", str(corpus_image("alpha/noto_emoji_u1f600_grinning_face.png")))
+    expect(page.locator("#tuning")).to_be_visible()
+    settled(page)
+    codes = page.locator("#preview-palette code").all_inner_texts()
+    clear = [i for i, code in enumerate(codes) if code.lower().endswith("00") and len(code) == 9]
+    assert clear, codes  # the emoji's background
+    swatch = page.locator("#preview-palette .swatch svg").nth(clear[0])
+    assert swatch.locator("rect").count() == 3  # the checkerboard alone: nothing drawn over it
+    opaque = [i for i, code in enumerate(codes) if len(code) == 7 or code.lower().endswith("ff")]
+    assert page.locator("#preview-palette .swatch svg").nth(opaque[0]).locator("rect").count() == 1
