@@ -89,7 +89,12 @@ def _job_json(request, job) -> dict:
         "status": job.status,
         "progress": job.progress,
         "finished": job.is_finished,
+        "status_display": job.get_status_display(),
         "url": reverse("job_detail", args=[job.id]),
+        "name": job.upload.original_name,
+        # Before -> after bytes for the batch summary (output_bytes is null until the job succeeds).
+        "input_bytes": job.input_bytes or job.upload.size_bytes,
+        "output_bytes": job.output_bytes,
         "html": _job_row(request, job),
     }
 
@@ -196,6 +201,7 @@ def _job_page(request, job, *, rerun_form=None, status: int = 200):
         "rerun_fields": [rerun_form[name] for name in RERUN_FIELDS],
         "is_active": job.status in ACTIVE_STATUSES,
         "before_rect": _before_rect(job, stats),
+        "result_view_options": json.dumps(_preview_options(job)),
     }
     return render(request, "dashboard/job_detail.html", context, status=status)
 
@@ -203,6 +209,28 @@ def _job_page(request, job, *, rerun_form=None, status: int = 200):
 def _opacity(color: str) -> float:
     """0-1 from a palette colour "#rrggbb" or "#rrggbbaa" (alpha images)."""
     return int(color[7:9], 16) / 255 if len(color) == 9 else 1.0
+
+
+def _preview_options(job) -> dict:
+    """The job's options as the preview endpoint takes them, for the heat-map and cluster views.
+
+    A preview has no target search, so a job with a target is previewed at the K it chose.
+    """
+    crop = None
+    if job.crop_width is not None and job.crop_height is not None:
+        crop = {"x": job.crop_x or 0, "y": job.crop_y or 0, "width": job.crop_width, "height": job.crop_height}
+    return {
+        "n_colors": job.n_colors_used or job.n_colors,
+        "color_space": job.color_space,
+        "dither": job.dither or 0,
+        "output_format": job.output_format,
+        "resize_mode": job.resize_mode or "",
+        "width": job.width,
+        "height": job.height,
+        "crop": crop,
+        "allow_upscale": bool(job.allow_upscale),
+        "background": job.background or None,
+    }
 
 
 def _before_rect(job, stats) -> str:

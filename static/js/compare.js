@@ -12,20 +12,25 @@
     this.position = 50;
     this.zoom = 1;
     this.pan = { x: 0, y: 0 };
-    var w = Number(root.getAttribute("data-width")), h = Number(root.getAttribute("data-height"));
-    if (w && h) root.style.setProperty("--ratio", w + " / " + h);
     var before = (root.getAttribute("data-before") || "").split(" ").map(Number);
-    var img = root.querySelector(".compare-before img");
-    if (before.length === 4 && before.every(Number.isFinite) && img) {
+    this.setGeometry(Number(root.getAttribute("data-width")), Number(root.getAttribute("data-height")), before);
+    this.bind();
+    this.setPosition(50);
+    root.setAttribute("data-ready", "true");
+  }
+
+  /* The box takes the result's aspect ratio; `before` ([left, top, width, height] in percent of
+     the box) places the original so the region the result shows fills it. */
+  Compare.prototype.setGeometry = function (width, height, before) {
+    if (width && height) this.root.style.setProperty("--ratio", width + " / " + height);
+    var img = this.root.querySelector(".compare-before img");
+    if (img && before && before.length === 4 && before.every(Number.isFinite)) {
       img.style.left = before[0] + "%";
       img.style.top = before[1] + "%";
       img.style.width = before[2] + "%";
       img.style.height = before[3] + "%";
     }
-    this.bind();
-    this.setPosition(50);
-    root.setAttribute("data-ready", "true");
-  }
+  };
 
   Compare.prototype.setPosition = function (pct) {
     this.position = Math.max(0, Math.min(100, pct));

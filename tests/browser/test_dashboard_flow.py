@@ -64,7 +64,7 @@ def test_upload_compare_download_history_isolation(page, live_server, corpus_ima
     services.job_run(job_id=job.id)
     expect(row.locator(".badge")).to_have_text(re.compile("Succeeded", re.I), timeout=JOB_TIMEOUT_MS)
     assert page.evaluate("window.__sameDocument") is True
-    expect(page.locator("#file-list")).to_contain_text("job created")
+    expect(page.locator("#file-list")).to_contain_text("Job created")
     screenshot("dashboard")
 
     # Re-run from the list with another K, then cancel the new (queued) job from the list.
@@ -183,7 +183,7 @@ def test_client_side_checks_and_keyboard_crop(page, live_server, alice, tmp_path
     (tmp_path / "a.png").write_bytes(png_bytes(40, 30, seed=1))
     (tmp_path / "b.png").write_bytes(png_bytes(40, 30, seed=2))
     page.set_input_files("#file-input", [str(tmp_path / "a.png"), str(tmp_path / "b.png")])
-    expect(page.get_by_role("button", name="Compress 2 images")).to_be_enabled()
+    expect(page.get_by_role("button", name="Compress all 2 images")).to_be_enabled()
     expect(page.locator("#crop-enabled")).to_be_disabled()
 
     # One image: the crop frame moves with the keyboard and the numbers follow.
