@@ -82,7 +82,7 @@ HEATMAP_PALETTE = np.stack(
 GOLDEN_ANGLE_DEGREES = 137.507764
 ERROR_UNITS = {
     "rgb": "sRGB 0-255 units (Euclidean distance over R, G, B; premultiplied by alpha)",
-    "oklab": "OKLab units (Euclidean distance; L runs 0-1; premultiplied by alpha)",
+    "oklab": "Oklab units (Euclidean distance; L runs 0-1; premultiplied by alpha)",
 }
 
 

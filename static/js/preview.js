@@ -145,7 +145,7 @@
     return (pct < 0 ? "\u2212" + (-pct) : "+" + pct) + " %";
   }
 
-  /* The heat-map legend's top: errors run from below 0.1 (OKLab) to hundreds (sRGB units). */
+  /* The heat-map legend's top: errors run from below 0.1 (Oklab) to hundreds (sRGB units). */
   function formatError(value) {
     var v = Number(value);
     if (!Number.isFinite(v)) return "—";
