@@ -4,7 +4,7 @@ from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS
 
 from compression.engine import BOUNDS
-from compression.engine.presets import COLOR_SPACES, COMPRESSION_PRESETS, DIMENSION_PRESETS, OUTPUT_FORMATS, RESIZE_MODES
+from compression.engine.presets import COLOR_SPACES, COMPRESSION_PRESETS, DIMENSION_PRESETS, INITS, OUTPUT_FORMATS, RESIZE_MODES
 from compression.models import ColorSpace, Upload
 
 COLOR_SPACE_LABELS = dict(ColorSpace.choices)  # one label per space, the model's, on every face
@@ -53,6 +53,8 @@ class JobOptionsForm(forms.Form):
         required=False, choices=[("", "Custom")] + [(p.key, p.name) for p in COMPRESSION_PRESETS]
     )
     n_colors = bounded("n_colors", label="Colours (K)", initial=16)
+    auto = forms.BooleanField(required=False, label="Smallest file that looks the same")
+    init = forms.ChoiceField(choices=[(i, i) for i in INITS], initial="k-means++", required=False)
     color_space = forms.ChoiceField(
         label="Colour space", choices=[(c, COLOR_SPACE_LABELS.get(c, c)) for c in COLOR_SPACES], initial="rgb",
         required=False,
@@ -118,6 +120,8 @@ class JobOptionsForm(forms.Form):
         has_crop = data.get("crop_width") is not None and data.get("crop_height") is not None
         options = {
             "n_colors": data["n_colors"],
+            "auto": bool(data.get("auto")),
+            "init": data.get("init") or "k-means++",
             "color_space": data.get("color_space") or "rgb",
             "dither": (data.get("dither") or 0) / 100,
             "output_format": data.get("output_format") or "png",
@@ -144,6 +148,8 @@ class JobOptionsForm(forms.Form):
         """Pre-fill the form with a job's options (re-run with changes)."""
         initial = {
             "n_colors": job.n_colors,
+            "auto": job.auto,
+            "init": job.init,
             "color_space": job.color_space,
             "dither": round((job.dither or 0) * 100),
             "output_format": job.output_format,
@@ -168,6 +174,8 @@ class JobOptionsForm(forms.Form):
 # Which submitted control carries each option (the crop box and the target come as groups).
 _OPTION_SOURCE = {
     "n_colors": "n_colors",
+    "auto": "auto",
+    "init": "init",
     "color_space": "color_space",
     "dither": "dither",
     "output_format": "output_format",

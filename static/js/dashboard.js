@@ -313,6 +313,8 @@
     function jobOptions() {
       var options = {
         n_colors: Number(kNumber.value),
+        auto: el("id_auto").checked,
+        init: el("id_init").value,
         color_space: checked("color_space"),
         dither: Number(dither.value) / 100,
         output_format: checked("output_format"),
@@ -375,6 +377,7 @@
       delete payload.target_size_kb;  // a target picks K for the job; the preview shows this K
       delete payload.target_psnr;
       delete payload.target_ssim;
+      delete payload.auto;  // auto picks K for the job; the preview shows this K
       var view = currentView();
       payload.views = view === "image" ? [] : [view];
       var url = form.getAttribute("data-upload-url") + selected.upload.id + "/preview/";

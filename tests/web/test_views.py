@@ -558,3 +558,11 @@ def test_the_job_page_gives_the_format_advice_of_the_verdict(alice_client, alice
     verdict = alice_job.stats["verdict"]
     body = alice_client.get(reverse("job_detail", args=[alice_job.id])).content.decode()
     assert 'id="verdict"' in body and verdict["message"].split(":")[0] in body
+
+
+def test_the_dashboard_sends_auto_and_init_to_the_job(alice_client):
+    response = alice_client.post(reverse("upload"), {"file": png_file(), "n_colors": "8", "auto": "on", "init": "random"})
+    assert response.status_code == 201, response.content
+    job = CompressionJob.objects.get()
+    assert job.auto is True and job.init == "random"
+    assert job.to_compress_options().n_colors == "auto"
