@@ -1,5 +1,6 @@
 """Per-user bounds on synchronous work: at most SYNC_WORK_PER_USER requests of one user may hold
-a web thread for long work (waiting for a job, compress-direct, a size curve) at once."""
+a web thread for long work (waiting for a job, compress-direct, a preview, the verdict, a size
+curve) at once."""
 
 from contextlib import contextmanager
 from datetime import timedelta
@@ -25,8 +26,8 @@ def sync_work_slot(user, *, kind: str):
         if held.count() >= settings.SYNC_WORK_PER_USER:
             raise SyncWorkLimit(
                 f"You already have {settings.SYNC_WORK_PER_USER} long requests running (waiting for jobs, "
-                "direct compressions or size curves); wait for one to finish, or create jobs without ?wait "
-                "and poll them.",
+                "direct compressions, previews, advice or size curves); wait for one to finish, or create "
+                "jobs without ?wait and poll them.",
                 retry_after=settings.SYNC_WORK_RETRY_SECONDS,
             )
         SyncWorkSlot.objects.filter(owner=user, expires_at__lte=now).delete()
