@@ -32,6 +32,17 @@ class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = UtcIsoDateTimeField
 
 
+class JobFilterForm(forms.Form):
+    """The job-history query: a time window that ends before it starts is the client's mistake."""
+
+    def clean(self):
+        cleaned = super().clean()
+        after, before = cleaned.get("created_after"), cleaned.get("created_before")
+        if after is not None and before is not None and after >= before:
+            self.add_error("created_before", "created_before must be later than created_after.")
+        return cleaned
+
+
 class JobFilter(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(
         choices=JobStatus.choices, help_text="Repeat for several: ?status=queued&status=running."
@@ -57,6 +68,7 @@ class JobFilter(django_filters.FilterSet):
 
     class Meta:
         model = CompressionJob
+        form = JobFilterForm
         fields = ["status", "output_format", "n_colors", "upload"]
 
 

@@ -81,3 +81,9 @@ def test_the_schema_reads_in_a_browser_and_downloads_for_tools(client):
     assert "openapi: 3." in page.content.decode() and "<script" not in page.content.decode()
     tool = client.get("/api/schema/", HTTP_ACCEPT="*/*")
     assert tool["Content-Type"].startswith("application/vnd.oai.openapi")
+
+
+def test_an_inverted_time_window_is_a_400(alice_api):
+    response = alice_api.get("/api/jobs/?created_after=2026-12-02T00:00:00Z&created_before=2026-12-01T00:00:00Z")
+    assert response.status_code == 400 and "created_before" in response.json()
+    assert alice_api.get("/api/jobs/?created_after=2026-12-01T00:00:00Z&created_before=2026-12-02T00:00:00Z").status_code == 200
