@@ -37,15 +37,16 @@ from typing import BinaryIO, NamedTuple
 import numpy as np
 from PIL import Image
 
-from .decode import FULLY_OPAQUE, decode, normalize_image, read_source, to_array
-from .dimensions import RESAMPLE, apply_plan
+from .decode import read_source, to_array
+from .dimensions import RESAMPLE
 from .encode import encode
 from .errors import InvalidOptions
 from .kmeans import build_histogram, quantize_histogram
-from .options import CompressOptions, check_geometry, validate_options
+from .options import CompressOptions, validate_options
 from .presets import MAX_COLORS, MIN_COLORS
 from .remap import remap
 from .sandbox import CappedDecode
+from .source import planned_image
 
 DEFAULT_KS = (2, 4, 8, 16, 32, 64, 128, 256)
 # 512x512: eight K take a second or two on one core of the 2-core CI machine.
@@ -184,16 +185,8 @@ def size_curve(
 
 def _size_curve(source: bytes | CappedDecode, ks: list[int], o: CompressOptions, max_pixels: int) -> SizeCurve:
     """`size_curve` on validated arguments."""
-    if isinstance(source, CappedDecode):
-        image = Image.fromarray(source.pixels)
-    else:
-        decoded = decode(source, max_pixels=o.max_pixels)
-        image = normalize_image(decoded)
-        del decoded
+    image, _input_bytes = planned_image(source, o)
     del source
-    image = apply_plan(image, check_geometry(o, *image.size), o.background)
-    if image.mode == "RGBA" and image.getextrema()[3][0] == FULLY_OPAQUE:
-        image = image.convert("RGB")  # as `compress` does: no alpha channel when nothing is transparent
     width, height = image.size
     exact = width * height <= max_pixels
     if exact:

@@ -48,15 +48,16 @@ import numpy as np
 from PIL import Image
 
 from . import metrics
-from .decode import FULLY_OPAQUE, decode, normalize_image, read_source, to_array
-from .dimensions import RESAMPLE, apply_plan
+from .decode import to_array
+from .dimensions import RESAMPLE
 from .encode import encode
 from .errors import InvalidOptions
 from .kmeans import ColorHistogram, _features, build_histogram, quantize_histogram
-from .options import BOUNDS, TARGET_FIELDS, CompressOptions, PaletteEntry, check_geometry, validate_options
+from .options import BOUNDS, TARGET_FIELDS, CompressOptions, PaletteEntry, validate_options
 from .pipeline import _effective_palette, _hex, _index_counts
 from .remap import _augment, _augment_centers, _nearest, remap
 from .sandbox import CappedDecode
+from .source import planned_image
 
 DEFAULT_PREVIEW_PIXELS = 500_000
 ESTIMATE_SAMPLE_PIXELS = 131_072  # full-resolution pixels encoded per preview for the size estimate
@@ -196,16 +197,7 @@ def prepare_preview(
     """
     BOUNDS["preview_pixels"].check(preview_pixels)
     validate_options(options)
-    if isinstance(source, CappedDecode):
-        image, input_bytes = Image.fromarray(source.pixels), source.input_bytes
-    else:
-        data = read_source(source)
-        input_bytes = len(data)
-        image = normalize_image(decode(data, max_pixels=options.max_pixels))
-        del data
-    image = apply_plan(image, check_geometry(options, *image.size), options.background)
-    if image.mode == "RGBA" and image.getextrema()[3][0] == FULLY_OPAQUE:
-        image = image.convert("RGB")  # as `compress` does
+    image, input_bytes = planned_image(source, options)
     width, height = image.size
     if width * height > preview_pixels:
         factor = math.sqrt(preview_pixels / (width * height))

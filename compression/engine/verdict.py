@@ -30,13 +30,13 @@ import numpy as np
 from PIL import Image
 
 from . import metrics
-from .decode import decode, normalize_image, to_array
+from .decode import to_array
 from .encode import WEBP_METHOD, encode
 from .kmeans import quantize
-from .options import AUTO, CompressOptions, check_geometry, validate_options
-from .dimensions import apply_plan
+from .options import AUTO, CompressOptions, validate_options
 from .remap import remap
 from .sandbox import CappedDecode
+from .source import planned_image
 
 # The preview the verdict is measured on: 0.25 MP halves its cost against the 0.5 MP the issue
 # allows, and agreed with the full-size truth on every image of bench_quality.
@@ -104,14 +104,8 @@ def format_verdict(source: bytes | BinaryIO | CappedDecode, options: CompressOpt
     """
     o = options if options is not None else CompressOptions()
     validate_options(o)
-    if isinstance(source, CappedDecode):
-        image = Image.fromarray(source.pixels)
-    else:
-        decoded = decode(source, max_pixels=o.max_pixels)
-        image = normalize_image(decoded)
-        del decoded
-    plan = check_geometry(o, *image.size)
-    pixels = to_array(apply_plan(image, plan, o.background))
+    image, _input_bytes = planned_image(source, o)
+    pixels = to_array(image)
     n_colors = CompressOptions.n_colors if o.n_colors == AUTO else o.n_colors
     return judge(pixels, n_colors=n_colors, dither=o.dither, color_space=o.color_space, seed=o.seed, init=o.init)
 
