@@ -596,6 +596,24 @@ static int32_t histogram_parts(int64_t n, int32_t n_threads) {
     return parts < 1 ? 1 : (int32_t)parts;
 }
 
+/* The histogram's shared ending: OR the other parts' bit sets into the first (when `ok`: all were
+ * allocated), free them, and write the set bits before each word into `prefix`. Returns the
+ * number of distinct codes, -1 when an allocation had failed. */
+static int64_t merge_part_bits(int n_parts, uint64_t **part_bits, int ok, int32_t *prefix) {
+    uint64_t *bits = part_bits[0];
+    if (ok)
+        for (int p = 1; p < n_parts; p++)
+            for (int64_t word = 0; word < CODE_WORDS; word++) bits[word] |= part_bits[p][word];
+    for (int p = 1; p < n_parts; p++) free(part_bits[p]);
+    if (!ok) return -1;
+    int64_t total = 0;
+    for (int64_t word = 0; word < CODE_WORDS; word++) {
+        prefix[word] = (int32_t)total;
+        total += __builtin_popcountll(bits[word]);
+    }
+    return total;
+}
+
 /* Mark the codes present among n RGB pixels in `bits` (CODE_WORDS words, zeroed by the caller)
  * and write the set bits before each word into `prefix` (CODE_WORDS). Returns the number of
  * distinct colours, -1 without memory. */
@@ -607,17 +625,8 @@ int64_t km_histogram_mark(int64_t n, const uint8_t *pixels, int32_t n_threads, u
     if (ok) {
         job.bits = part_bits;
         for_each_chunk(job.n_parts, job.n_parts, mark_part, &job);
-        for (int p = 1; p < job.n_parts; p++)
-            for (int64_t word = 0; word < CODE_WORDS; word++) bits[word] |= part_bits[p][word];
     }
-    for (int p = 1; p < job.n_parts; p++) free(part_bits[p]);
-    if (!ok) return -1;
-    int64_t total = 0;
-    for (int64_t word = 0; word < CODE_WORDS; word++) {
-        prefix[word] = (int32_t)total;
-        total += __builtin_popcountll(bits[word]);
-    }
-    return total;
+    return merge_part_bits(job.n_parts, part_bits, ok, prefix);
 }
 
 /* From `km_histogram_mark`'s bitmap: each pixel's row among the sorted distinct codes
@@ -773,16 +782,9 @@ int km_rgba_histogram_mark(int64_t n, const uint8_t *pixels, int32_t n_threads, 
     if (ok) {
         job.bits = part_bits;
         for_each_chunk(job.n_parts, job.n_parts, rgba_mark_part, &job);
-        for (int p = 1; p < job.n_parts; p++)
-            for (int64_t word = 0; word < CODE_WORDS; word++) bits[word] |= part_bits[p][word];
     }
-    for (int p = 1; p < job.n_parts; p++) free(part_bits[p]);
-    if (!ok) return -1;
-    int64_t total = 0;
-    for (int64_t word = 0; word < CODE_WORDS; word++) {
-        prefix[word] = (int32_t)total;
-        total += __builtin_popcountll(bits[word]);
-    }
+    int64_t total = merge_part_bits(job.n_parts, part_bits, ok, prefix);
+    if (total < 0) return -1;
     int64_t translucent = 0, transparent_pixels = 0;
     for (int64_t slot = 0; slot < ((int64_t)1 << table_bits); slot++) translucent += table[slot] != 0;
     for (int p = 0; p < job.n_parts; p++) transparent_pixels += transparent[p];
