@@ -227,6 +227,7 @@ def _preview_options(job) -> dict:
         "resize_mode": job.resize_mode or "",
         "width": job.width,
         "height": job.height,
+        "scale_percent": job.scale_percent,
         "crop": crop,
         "allow_upscale": bool(job.allow_upscale),
         "background": job.background or None,

@@ -50,9 +50,21 @@ def test_job_page_asks_for_its_views_with_the_jobs_options(alice_client, alice, 
     options = json.loads(attribute(body, "result-views", "data-options"))
     assert options == {
         "n_colors": job.n_colors_used, "color_space": "oklab", "dither": 0.5, "output_format": "png",
-        "resize_mode": "fill", "width": 32, "height": 20, "crop": {"x": 2, "y": 3, "width": 40, "height": 26},
-        "allow_upscale": False, "background": None,
+        "resize_mode": "fill", "width": 32, "height": 20, "scale_percent": None,
+        "crop": {"x": 2, "y": 3, "width": 40, "height": 26}, "allow_upscale": False, "background": None,
     }
+
+
+def test_job_page_views_keep_the_jobs_scale(alice_client, alice, make_job):
+    """A job scaled to 50 %: the views preview the scaled output, not the full-size image."""
+    job = make_job(alice, n_colors=8, scale_percent=50)
+    body = alice_client.get(reverse("job_detail", args=[job.id])).content.decode()
+    options = json.loads(attribute(body, "result-views", "data-options"))
+    assert options["scale_percent"] == 50
+    answer = alice_client.post(f"/api/uploads/{job.upload_id}/preview/", options, content_type="application/json")
+    assert answer.status_code == 200, answer.content
+    assert (answer.json()["output_width"], answer.json()["output_height"]) == (job.result_width, job.result_height)
+    assert job.result_width < job.upload.width
 
 
 def test_job_page_previews_a_target_job_at_the_k_its_search_chose(alice_client, alice, make_job):
